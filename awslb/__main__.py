@@ -1,0 +1,3 @@
+from awslb.cli import main
+
+main()

@@ -1,0 +1,205 @@
+"""Carrying out a plan: the Executor runs ready steps in parallel; DryRun only shows them.
+
+A step is ready when every step it depends on is done. On a failure the executor starts
+no new step, lets the running ones finish, and reports what was done and what failed.
+The ledger is saved after every mutating step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from awslb.errors import AwsError, AwslbError
+from awslb.ledger import Ledger
+from awslb.plan import Plan, Step
+from awslb.resources.base import Context, Kind, Observed, resolve
+
+# AWS answers these while something is still letting go of a resource; a delete retries.
+RETRY_ON_DELETE = {
+    "DependencyViolation",
+    "ResourceInUse",
+    "ResourceInUseException",
+    "ScalingActivityInProgress",
+    "InvalidGroup.InUse",
+    "InvalidParameterValue",  # "... is in use" for launch templates/configurations
+}
+
+VERBS = {"create": "created", "update": "updated", "delete": "deleted", "noop": "up to date"}
+
+
+@dataclass
+class StepResult:
+    step: Step
+    ok: bool
+    seconds: float
+    error: AwslbError | None = None
+    observed: Observed | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "action": self.step.action,
+            "kind": self.step.kind,
+            "id": self.step.id,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.observed is not None:
+            d["physical_id"] = self.observed.physical_id
+        if self.error is not None:
+            d["error"] = str(self.error)
+            if isinstance(self.error, AwsError):
+                d["code"] = self.error.code
+        return d
+
+
+@dataclass
+class RunResult:
+    results: list[StepResult] = field(default_factory=list)
+    not_started: list[Step] = field(default_factory=list)
+    outputs: dict[str, Observed] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_started and not self.interrupted
+
+    @property
+    def created(self) -> list[str]:
+        return [r.step.id for r in self.results if r.ok and r.step.action == "create"]
+
+
+class Executor:
+    def __init__(
+        self,
+        ctx: Context,
+        kinds: Mapping[str, Kind],
+        ledger: Ledger,
+        workers: int = 8,
+        delete_timeout: float = 600.0,
+    ):
+        self.ctx = ctx
+        self.kinds = kinds
+        self.ledger = ledger
+        self.workers = workers
+        self.delete_timeout = delete_timeout
+
+    def run(self, plan: Plan) -> RunResult:
+        result = RunResult()
+        outputs = result.outputs
+        pending: dict[str, Step] = {}
+        done: set[str] = set()
+        for step in plan.steps:
+            if step.action == "noop":
+                assert step.observed is not None
+                outputs[step.id] = step.observed
+                done.add(step.key)
+            else:
+                pending[step.key] = step
+        if not pending:
+            return result
+
+        running: dict[Future[Observed | None], tuple[Step, float, Any]] = {}
+        stopping = False
+        with self.ctx.ui.progress() as progress, ThreadPoolExecutor(self.workers, "awslb") as pool:
+            try:
+                while pending or running:
+                    if not stopping:
+                        for key, step in list(pending.items()):
+                            if all(d in done for d in step.deps):
+                                del pending[key]
+                                task = progress.start(_describe(step, "…"))
+                                fut = pool.submit(self._run_step, step, dict(outputs), progress, task)
+                                running[fut] = (step, time.monotonic(), task)
+                    if not running:
+                        break  # nothing can start: a dependency failed
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        step, started, task = running.pop(fut)
+                        seconds = time.monotonic() - started
+                        try:
+                            obs = fut.result()
+                        except AwslbError as exc:
+                            result.results.append(StepResult(step, False, seconds, exc))
+                            stopping = True
+                            progress.finish(task, f"{_describe(step)}: {exc}", ok=False)
+                            continue
+                        except Exception as exc:  # a bug in a kind: report it, keep the ledger
+                            err = AwslbError(f"{type(exc).__name__}: {exc}")
+                            result.results.append(StepResult(step, False, seconds, err))
+                            stopping = True
+                            progress.finish(task, f"{_describe(step)}: {err}", ok=False)
+                            continue
+                        done.add(step.key)
+                        if obs is not None:
+                            outputs[step.id] = obs
+                        result.results.append(StepResult(step, True, seconds, None, obs))
+                        progress.finish(task, f"{_describe(step, VERBS[step.action])} ({seconds:.1f}s)")
+            except KeyboardInterrupt:
+                result.interrupted = True
+                for fut in running:
+                    fut.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                for fut, (step, started, _task) in running.items():
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        result.results.append(StepResult(step, True, time.monotonic() - started, None,
+                                                         fut.result()))
+                self.ledger.save()
+                raise
+        result.not_started = list(pending.values())
+        self.ledger.save()
+        return result
+
+    def _run_step(self, step: Step, outputs: dict[str, Observed], progress: Any, task: Any) -> Observed | None:
+        self.ctx._local.report = lambda text: progress.update(task, _describe(step, text))
+        kind = self.kinds[step.kind]
+        try:
+            if step.action == "delete":
+                assert step.observed is not None
+                self._delete(kind, step.observed)
+                self.ledger.forget(step.id)
+                return None
+            assert step.resource is not None
+            props = resolve(step.resource.props, outputs)
+            if step.action == "create":
+                obs = kind.create(self.ctx, step.resource, props)
+            else:
+                assert step.observed is not None
+                changes = kind.diff(step.resource, props, step.observed)
+                obs = (
+                    kind.update(self.ctx, step.resource, props, step.observed, changes)
+                    if changes
+                    else step.observed
+                )
+            self.ledger.record(obs)
+            return obs
+        finally:
+            self.ctx._local.report = None
+
+    def _delete(self, kind: Kind, obs: Observed) -> None:
+        deadline = time.monotonic() + self.delete_timeout
+        delay = 2.0
+        while True:
+            try:
+                kind.delete(self.ctx, obs)
+                return
+            except AwsError as exc:
+                if exc.code not in RETRY_ON_DELETE or time.monotonic() + delay > deadline:
+                    raise
+                self.ctx.progress(f"{exc.code}; retrying in {delay:.0f}s")
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+
+def _describe(step: Step, what: str | None = None) -> str:
+    label = f"{step.kind} {step.id}"
+    if step.name and step.name != step.id:
+        label += f" ({step.name})"
+    return f"{label}: {what or step.action}"

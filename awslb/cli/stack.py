@@ -1,0 +1,127 @@
+"""Whole stacks: `up`, `plan`, `down`, `status`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from awslb.cli.common import DryRunOpt, YesOpt, confirm_apply, report, show_plan, state
+
+FileOpt = Annotated[Path, typer.Option("--file", "-f", help="Stack file (TOML).")]
+
+
+def up(
+    ctx: typer.Context,
+    file: FileOpt,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    rollback_on_failure: Annotated[bool, typer.Option("--rollback-on-failure",
+                                                      help="On failure, delete what this run created.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for each resource.")] = 1800,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Do not wait for images and balancers.")] = False,
+) -> None:
+    """Create or update everything in a stack file, then show its status."""
+    from awslb import deploy, spec
+
+    st = state(ctx)
+    the_spec = spec.load(file)
+    aws = st.aws(the_spec.stack.region)
+    opts = st.options(timeout=timeout, wait=not no_wait)
+
+    def confirm(plan: Any) -> bool:
+        show_plan(st.ui, plan, to_stderr=True)
+        return confirm_apply(yes)(plan)
+
+    result = deploy.up(aws, st.ui, the_spec, confirm=None if dry_run else confirm, dry_run=dry_run,
+                       rollback=rollback_on_failure, opts=opts)
+    report(st.ui, result, dry_run)
+
+
+def plan(
+    ctx: typer.Context,
+    file: FileOpt,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 3 when changes are pending.")] = False,
+) -> None:
+    """Show what `up` would create, change or delete, and why."""
+    from awslb import deploy, spec
+
+    st = state(ctx)
+    the_spec = spec.load(file)
+    result = deploy.up(st.aws(the_spec.stack.region), st.ui, the_spec, dry_run=True, opts=st.options())
+    show_plan(st.ui, result.plan)
+    if exit_code and result.plan.pending:
+        raise typer.Exit(3)
+
+
+def down(
+    ctx: typer.Context,
+    stack: Annotated[str, typer.Argument(help="The stack to delete.")],
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    delete_images: Annotated[bool, typer.Option("--delete-images", help="Also deregister the stack's images.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to keep retrying in-use resources.")] = 600,
+) -> None:
+    """Delete everything tagged with the stack (works without the local ledger)."""
+    from awslb import deploy
+    from awslb.errors import UsageError
+
+    st = state(ctx)
+
+    def confirm(plan: Any) -> bool:
+        show_plan(st.ui, plan, to_stderr=True)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError("--yes: stdin is not a terminal; pass --yes to delete without typing the stack name")
+        typed = typer.prompt(f"Type the stack name ({stack}) to delete it", err=True)
+        return bool(typed == stack)
+
+    opts = st.options(delete_images=delete_images, delete_timeout=timeout)
+    result = deploy.down(st.aws(), st.ui, stack, confirm=None if dry_run else confirm, dry_run=dry_run, opts=opts)
+    if not dry_run and not result.plan.pending and not st.ui.json:
+        st.ui.success(f"stack {stack}: nothing to delete")
+        return
+    report(st.ui, result, dry_run)
+
+
+def status(
+    ctx: typer.Context,
+    stack: Annotated[str, typer.Argument(help="The stack to show.")],
+) -> None:
+    """What the stack has now: resources and their live state."""
+    from awslb import deploy
+
+    st = state(ctx)
+    data = deploy.status(st.aws(), st.ui, stack, st.options())
+    if st.ui.json:
+        st.ui.data(data)
+        return
+    if not data["resources"]:
+        st.ui.line(f"stack {stack}: nothing found in {data['region']}")
+        return
+    rows = []
+    for r in data["resources"]:
+        extra = {k: v for k, v in r.items() if k not in ("kind", "id", "name", "physical_id")}
+        rows.append([r["kind"], r["id"], r["physical_id"], _facts(extra)])
+    st.ui.table(f"stack {stack} in {data['region']}", ["kind", "id", "physical id", "state"], rows)
+
+
+def _facts(extra: dict[str, Any]) -> str:
+    parts = []
+    for k, v in extra.items():
+        if isinstance(v, list):
+            v = ", ".join(str(x) for x in v)
+        elif isinstance(v, dict):
+            v = ", ".join(f"{a}={b}" for a, b in v.items())
+        parts.append(f"{k}: {v}")
+    return "; ".join(parts)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(plan)
+    app.command()(down)
+    app.command()(status)

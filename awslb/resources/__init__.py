@@ -1,0 +1,18 @@
+"""The resource kinds awslb manages, one module each, in creation order.
+
+Adding a kind: write a module with a :class:`~awslb.resources.base.Kind` subclass and
+add it to ``KINDS`` below. Everything else (plan, apply, ledger, down, status) follows.
+"""
+
+from __future__ import annotations
+
+from awslb.resources.base import Kind
+from awslb.resources.security_group import SecurityGroup
+
+KINDS: tuple[Kind, ...] = (
+    SecurityGroup(),
+)
+
+
+def registry() -> dict[str, Kind]:
+    return {k.kind: k for k in sorted(KINDS, key=lambda k: k.rank)}

@@ -1,0 +1,200 @@
+"""Security groups from the guides: one for the balancer, one for the media servers.
+
+The balancer group opens the listener ports to clients. The instance group follows the
+port set of the WCS guide (seed 001): the WebSocket/stat ports (8080-8084, 8443-8445) and
+the HAProxy agent port (9707) only from the balancer's group; 80, 443, 8888, 9091, RTMP
+1935/udp and the WebRTC media range (30000-33000/udp) from anywhere, because media goes
+straight to the instances, never through the balancer; SSH only from ``ssh_cidr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from awslb import names
+from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource
+from awslb.spec import LoadBalancerSection, StackSpec, port_range
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+# (protocol, from port, to port) open to the world on the media servers (seed 001).
+PUBLIC_INSTANCE_PORTS = [("tcp", 80, 80), ("tcp", 443, 443), ("tcp", 8888, 8888), ("tcp", 9091, 9091),
+                         ("udp", 1935, 1935)]
+# Open on the media servers only from the balancer's group.
+BALANCER_ONLY_PORTS = [("tcp", 8080, 8084), ("tcp", 8443, 8445)]
+AGENT_PORT = 9707
+
+Rule = tuple[str, int, int, str]  # (protocol, from, to, source: CIDR or sg-id)
+
+
+def _covered(port: int, ranges: list[tuple[str, int, int]]) -> bool:
+    return any(proto == "tcp" and lo <= port <= hi for proto, lo, hi in ranges)
+
+
+def balancer_ports(spec: StackSpec) -> list[int]:
+    lb = spec.load_balancer or LoadBalancerSection()
+    ports = [lb.ws_port]
+    for p in (lb.http_port, lb.https_port, lb.https.port if lb.https else None):
+        if p is not None and p not in ports:
+            ports.append(p)
+    if spec.haproxy is not None:
+        for p in (443, 80):
+            if p not in ports:
+                ports.append(p)
+    return ports
+
+
+def instance_rules(spec: StackSpec, lb_group: Any) -> list[Any]:
+    lb = spec.load_balancer or LoadBalancerSection()
+    from_lb = list(BALANCER_ONLY_PORTS)
+    for p in (lb.ws_port, lb.http_port, lb.health_check.port, AGENT_PORT):
+        if p is not None and not _covered(p, from_lb):
+            from_lb.append(("tcp", p, p))
+    rules: list[Any] = [[proto, lo, hi, lb_group] for proto, lo, hi in from_lb]
+    media_lo, media_hi = port_range(spec.stack.media_ports)
+    for proto, lo, hi in [*PUBLIC_INSTANCE_PORTS, ("udp", media_lo, media_hi)]:
+        for cidr in ANYWHERE:
+            rules.append([proto, lo, hi, cidr])
+    if spec.stack.ssh_cidr:
+        rules.append(["tcp", 22, 22, spec.stack.ssh_cidr])
+    return rules
+
+
+class SecurityGroup(Kind):
+    kind = "security_group"
+    label = "security group"
+    rank = 10
+
+    def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
+        stack = spec.name
+        tags = spec.stack.tags
+        lb_name = names.physical(stack, "balancer")
+        lb_rules = [["tcp", p, p, cidr] for p in balancer_ports(spec) for cidr in ANYWHERE]
+        inst_name = names.physical(stack, "instances")
+        return [
+            Resource(self.kind, "lb-sg", lb_name, {
+                "vpc_id": net.vpc_id,
+                "description": f"awslb {stack}: load balancer listeners",
+                "ingress": lb_rules,
+                "tags": names.tags(stack, "lb-sg", lb_name, tags),
+            }),
+            Resource(self.kind, "instance-sg", inst_name, {
+                "vpc_id": net.vpc_id,
+                "description": f"awslb {stack}: media servers behind the balancer",
+                "ingress": instance_rules(spec, Ref("lb-sg", "id")),
+                "tags": names.tags(stack, "instance-sg", inst_name, tags),
+            }),
+        ]
+
+    def discover(self, ctx: Context) -> list[Observed]:
+        groups = ctx.aws.paginate(
+            "ec2", "describe_security_groups", "SecurityGroups",
+            Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}],
+        )
+        return [self._observed(g) for g in groups]
+
+    def _observed(self, g: Mapping[str, Any]) -> Observed:
+        tags = names.tag_dict(g.get("Tags"))
+        return Observed(self.kind, tags.get(names.TAG_ID, g["GroupId"]), g["GroupId"], g["GroupName"], {
+            "id": g["GroupId"],
+            "vpc_id": g.get("VpcId"),
+            "ingress": sorted(_rules_from_permissions(g.get("IpPermissions", []))),
+        })
+
+    def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        changes = []
+        if props["vpc_id"] != obs.attrs.get("vpc_id"):
+            changes.append(f"vpc: {obs.attrs.get('vpc_id')} → {props['vpc_id']} (replace)")
+        want = {tuple(r) for r in props["ingress"]}
+        have = {tuple(r) for r in obs.attrs.get("ingress", [])}
+        add, remove = want - have, have - want
+        if add:
+            changes.append("open " + ", ".join(_show_rule(r) for r in sorted(add, key=str)))
+        if remove:
+            changes.append("close " + ", ".join(_show_rule(r) for r in sorted(remove, key=str)))
+        return changes
+
+    def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
+        out = ctx.aws.call(
+            "ec2", "create_security_group",
+            GroupName=res.name,
+            Description=props["description"],
+            VpcId=props["vpc_id"],
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": names.tag_list(props["tags"])}],
+        )
+        gid = out["GroupId"]
+        rules = [tuple(r) for r in props["ingress"]]
+        if rules:
+            ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=gid,
+                         IpPermissions=_permissions(rules))
+        return Observed(self.kind, res.id, gid, res.name,
+                        {"id": gid, "vpc_id": props["vpc_id"], "ingress": sorted(rules)})
+
+    def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
+               changes: list[str]) -> Observed:
+        if props["vpc_id"] != obs.attrs.get("vpc_id"):
+            self.delete(ctx, obs)
+            return self.create(ctx, res, props)
+        gid = obs.physical_id
+        want = {tuple(r) for r in props["ingress"]}
+        have = {tuple(r) for r in obs.attrs.get("ingress", [])}
+        if want - have:
+            ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=gid,
+                         IpPermissions=_permissions(sorted(want - have)))
+        if have - want:
+            ctx.aws.call("ec2", "revoke_security_group_ingress", GroupId=gid,
+                         IpPermissions=_permissions(sorted(have - want)))
+        return Observed(self.kind, res.id, gid, obs.name, {**obs.attrs, "ingress": sorted(want)})
+
+    def delete(self, ctx: Context, obs: Observed) -> None:
+        # Rules that name another group would keep that group alive: drop them first.
+        refs = [tuple(r) for r in obs.attrs.get("ingress", []) if str(r[3]).startswith("sg-")]
+        if refs:
+            ctx.aws.find("ec2", "revoke_security_group_ingress", GroupId=obs.physical_id,
+                         IpPermissions=_permissions(refs))
+        ctx.aws.find("ec2", "delete_security_group", GroupId=obs.physical_id)
+
+    def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
+        return {"rules": len(obs.attrs.get("ingress", []))}
+
+    def operations(self) -> dict[str, list[str]]:
+        return {
+            "read": ["ec2:DescribeSecurityGroups", "ec2:DescribeVpcs", "ec2:DescribeSubnets"],
+            "write": ["ec2:CreateSecurityGroup", "ec2:CreateTags", "ec2:AuthorizeSecurityGroupIngress",
+                      "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
+        }
+
+
+def _rules_from_permissions(perms: list[Mapping[str, Any]]) -> list[Rule]:
+    rules: list[Rule] = []
+    for p in perms:
+        proto = str(p.get("IpProtocol", "-1"))
+        lo = int(p.get("FromPort", -1))
+        hi = int(p.get("ToPort", -1))
+        for r in p.get("IpRanges", []):
+            rules.append((proto, lo, hi, r["CidrIp"]))
+        for r in p.get("Ipv6Ranges", []):
+            rules.append((proto, lo, hi, r["CidrIpv6"]))
+        for r in p.get("UserIdGroupPairs", []):
+            rules.append((proto, lo, hi, r["GroupId"]))
+    return rules
+
+
+def _permissions(rules: list[Any]) -> list[dict[str, Any]]:
+    perms = []
+    for proto, lo, hi, src in rules:
+        perm: dict[str, Any] = {"IpProtocol": proto, "FromPort": lo, "ToPort": hi}
+        if str(src).startswith("sg-"):
+            perm["UserIdGroupPairs"] = [{"GroupId": src}]
+        elif ":" in str(src):
+            perm["Ipv6Ranges"] = [{"CidrIpv6": src}]
+        else:
+            perm["IpRanges"] = [{"CidrIp": src}]
+        perms.append(perm)
+    return perms
+
+
+def _show_rule(r: tuple[Any, ...]) -> str:
+    proto, lo, hi, src = r
+    ports = str(lo) if lo == hi else f"{lo}-{hi}"
+    return f"{ports}/{proto} from {src}"

@@ -1,0 +1,337 @@
+"""The stack file: schema (pydantic, frozen), loading (tomllib) and errors that name the key.
+
+Every section the step commands fill in is a section here, so a stack file and a sequence
+of step commands describe the same thing. Validation is pure: nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from awslb.errors import InputError
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,23}$")
+INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
+CERT_ARN = re.compile(r"^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate|server-certificate)/.+$")
+PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+
+# ELB security policy with TLS 1.3 and 1.2 only (AWS's recommended policy).
+DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"not a CIDR block: {value!r}") from None
+
+
+class StackSection(Model):
+    name: str = "default"
+    region: str | None = None
+    vpc: str | None = None
+    subnets: list[str] = []
+    ssh_cidr: str | None = Field(default=None, description="open SSH (22) from this block only")
+    media_ports: str = Field(default="30000-33000", description="UDP range for WebRTC media, open to the world")
+    tags: dict[str, str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not STACK_NAME.match(v):
+            raise ValueError("must start with a letter and hold at most 24 letters, digits and hyphens")
+        return v
+
+    @field_validator("ssh_cidr")
+    @classmethod
+    def _ssh(cls, v: str | None) -> str | None:
+        return None if v is None else _cidr(v)
+
+    @field_validator("media_ports")
+    @classmethod
+    def _media(cls, v: str) -> str:
+        port_range(v)
+        return v
+
+
+class ImageSection(Model):
+    id: str | None = None
+    from_instance: str | None = None
+    name: str | None = None
+    reboot: bool = False
+    wait: bool = True
+    copy_to: list[str] = []
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is not None and not AMI_ID.match(v):
+            raise ValueError(f"not an image id (ami-...): {v!r}")
+        return v
+
+    @field_validator("from_instance")
+    @classmethod
+    def _instance(cls, v: str | None) -> str | None:
+        if v is not None and not INSTANCE_ID.match(v):
+            raise ValueError(f"not an instance id (i-...): {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImageSection:
+        if (self.id is None) == (self.from_instance is None):
+            raise ValueError("from_instance: give exactly one of image.id or image.from_instance")
+        return self
+
+
+class HealthCheck(Model):
+    port: Port = 8081
+    path: str = "/?action=stat"
+    protocol: Literal["HTTP", "HTTPS"] = "HTTP"
+    interval: int = Field(default=10, ge=5, le=300)
+    timeout: int = Field(default=5, ge=2, le=120)
+    healthy_threshold: int = Field(default=3, ge=2, le=10)
+    unhealthy_threshold: int = Field(default=2, ge=2, le=10)
+    matcher: str = "200"
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError(f"must start with '/': {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _timeout(self) -> HealthCheck:
+        if self.timeout >= self.interval:
+            raise ValueError("timeout: must be less than health_check.interval")
+        return self
+
+
+class Https(Model):
+    port: Port = 8443
+    certificate: str | None = None
+    domain: str | None = None
+    ssl_policy: str = DEFAULT_SSL_POLICY
+    from_port: Port | None = Field(default=None, description="the listener to switch; default: ws_port")
+
+    @field_validator("certificate")
+    @classmethod
+    def _cert(cls, v: str | None) -> str | None:
+        if v is not None and not CERT_ARN.match(v):
+            raise ValueError(f"not a certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID): {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _source(self) -> Https:
+        if self.certificate is None and self.domain is None:
+            raise ValueError("certificate: give a certificate ARN or a domain to find one in ACM")
+        return self
+
+
+class LoadBalancerSection(Model):
+    type: Literal["application", "classic"] = "application"
+    name: str | None = None
+    ws_port: Port = 8080
+    http_port: Port | None = None
+    https_port: Port | None = Field(default=None, description="classic: HTTPS stat listener (8444)")
+    health_check: HealthCheck = HealthCheck()
+    stickiness: bool = True
+    cookie_ttl: int = Field(default=86400, ge=1, le=604800)
+    idle_timeout: int = Field(default=3600, ge=1, le=4000)
+    deregistration_delay: int = Field(default=300, ge=0, le=3600)
+    internal: bool = False
+    https: Https | None = None
+    targets: list[str] = []
+    subnets: list[str] = []
+    security_groups: list[str] = []
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: list[str]) -> list[str]:
+        for t in v:
+            if not INSTANCE_ID.match(t):
+                raise ValueError(f"not an instance id (i-...): {t!r}")
+        return v
+
+
+class LaunchSection(Model):
+    kind: Literal["template", "config"] = "template"
+    name: str | None = None
+    userdata: str = "edge"
+    instance_type: str = "c5.large"
+    key_name: str | None = None
+    volume_size: int | None = Field(default=None, ge=8, le=16384)
+    vars: dict[str, str | int | bool | float] = {}
+    security_groups: list[str] = []
+    ami: str | None = None
+
+    @field_validator("ami")
+    @classmethod
+    def _ami(cls, v: str | None) -> str | None:
+        if v is not None and not AMI_ID.match(v):
+            raise ValueError(f"not an image id (ami-...): {v!r}")
+        return v
+
+
+class WarmPool(Model):
+    state: Literal["stopped", "hibernated", "running"] = "stopped"
+    min: int = Field(default=0, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> WarmPool:
+        if self.max is not None and self.max < self.min:
+            raise ValueError("max: must be ≥ warm_pool.min")
+        return self
+
+
+class AutoscalingSection(Model):
+    name: str | None = None
+    min: int = Field(default=1, ge=0)
+    max: int = Field(default=10, ge=1)
+    desired: int | None = Field(default=None, ge=0)
+    cpu_target: float | None = Field(default=70, gt=0, le=100)
+    warmup: int = Field(default=300, ge=0, le=3600)
+    health_check_grace: int = Field(default=300, ge=0, le=7200)
+    on_demand_percent: int = Field(default=100, ge=0, le=100)
+    on_demand_base: int = Field(default=0, ge=0)
+    instance_types: list[str] = []
+    warm_pool: WarmPool | None = None
+    subnets: list[str] = []
+
+    @model_validator(mode="after")
+    def _sizes(self) -> AutoscalingSection:
+        if self.max < self.min:
+            raise ValueError("max: must be ≥ autoscaling.min")
+        if self.desired is not None and not self.min <= self.desired <= self.max:
+            raise ValueError("desired: must be between autoscaling.min and autoscaling.max")
+        if self.warm_pool is not None and len(self.instance_types) > 1:
+            raise ValueError(
+                "warm_pool: AWS does not support a warm pool on a group with a mixed instances policy "
+                "(several instance_types)"
+            )
+        return self
+
+
+class HaproxyServer(Model):
+    name: str
+    host: str
+    port: Port = 8080
+
+
+class HaproxySection(Model):
+    balance: Literal["roundrobin", "leastconn"] = "roundrobin"
+    sticky: bool = False
+    maxconn: int = Field(default=100, ge=1)
+    weight: int = Field(default=100, ge=0, le=256)
+    agent_port: Port = 9707
+    agent_inter: str = "5s"
+    tls_cert: str = "/etc/haproxy/certs/cert.pem"
+    source_addresses: list[str] = []
+    servers: list[HaproxyServer] = []
+    web_backend: str = "127.0.0.1:8180"
+
+
+class StackSpec(Model):
+    stack: StackSection = StackSection()
+    image: ImageSection | None = None
+    load_balancer: LoadBalancerSection | None = None
+    launch: LaunchSection | None = None
+    autoscaling: AutoscalingSection | None = None
+    haproxy: HaproxySection | None = None
+
+    @property
+    def name(self) -> str:
+        return self.stack.name
+
+    @model_validator(mode="after")
+    def _cross(self) -> StackSpec:
+        if self.autoscaling is not None and self.launch is None:
+            raise ValueError("launch: an [autoscaling] section needs a [launch] section")
+        if self.launch is not None and self.launch.ami is None and self.image is None:
+            raise ValueError("image: a [launch] section needs an [image] section or launch.ami")
+        return self
+
+
+def port_range(text: str) -> tuple[int, int]:
+    """'30000-33000' -> (30000, 33000); '1935' -> (1935, 1935)."""
+    m = PORT_RANGE.match(text.strip())
+    if not m:
+        raise ValueError(f"not a port or port range: {text!r}")
+    lo = int(m.group(1))
+    hi = int(m.group(2) or lo)
+    if not (1 <= lo <= hi <= 65535):
+        raise ValueError(f"not a port range within 1-65535: {text!r}")
+    return lo, hi
+
+
+def describe_error(exc: ValidationError, prefix: str = "") -> str:
+    """The first validation error as one line: 'autoscaling.max: must be ≥ autoscaling.min'."""
+    err = exc.errors()[0]
+    path = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"])
+    for noise in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(noise)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    m = re.match(r"^([a-z_]+): (.*)$", msg)
+    if m:
+        path = f"{path}.{m.group(1)}" if path else m.group(1)
+        msg = m.group(2)
+    if prefix:
+        path = f"{prefix}.{path}" if path else prefix
+    return f"{path}: {msg}" if path else msg
+
+
+def parse(data: dict[str, Any], source: str = "stack file") -> StackSpec:
+    try:
+        return StackSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{source}: {describe_error(exc)}") from None
+
+
+def load(path: str | Path) -> StackSpec:
+    """Read and validate a stack file; every problem is one InputError naming the key."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"-f: no such stack file: {p}") from None
+    except OSError as exc:
+        raise InputError(f"-f: cannot read {p}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not valid TOML: {exc}") from None
+    return parse(data, str(p))
+
+
+def section(model: type[Model], values: dict[str, Any], prefix: str) -> Any:
+    """Validate one section built from command-line flags; errors name the key."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise InputError(describe_error(exc, prefix)) from None
+
+
+def merge(spec: StackSpec, **sections: Any) -> StackSpec:
+    """A new spec with the given sections replaced, validated as a whole."""
+    data = spec.model_dump(exclude_none=True)
+    for key, value in sections.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
+    return parse(data, "stack")

@@ -1,0 +1,123 @@
+"""Shared fixtures: a clean environment, moto, a call recorder, and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+
+# moto must be imported before any client is made, and certificates issue at once.
+os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
+
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from awslb import aws as aws_mod  # noqa: E402
+from awslb.aws import Aws, is_mutating  # noqa: E402
+from awslb.cli import app  # noqa: E402
+from awslb.deploy import Options  # noqa: E402
+from awslb.ui import UI  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+
+def require_binary(name: str) -> str:
+    """The path of a real binary; skip without it, fail when CI says it must be there."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("AWSLB_REQUIRE_BINARIES") == "1":
+            pytest.fail(f"{name} is required (AWSLB_REQUIRE_BINARIES=1) but not installed")
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWSLB_STACK", "NO_COLOR", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWSLB_HOME", str(tmp_path / ".awslb"))
+    monkeypatch.setenv("AWSLB_POLL", "0.01")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@dataclass
+class Calls:
+    """Every AWS call made, as (service, Operation), recorded with a before-call hook."""
+
+    made: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, model, params, **kwargs):  # botocore 'before-call' handler
+        self.made.append((model.service_model.service_name, model.name))
+
+    @property
+    def mutating(self) -> list[tuple[str, str]]:
+        return [c for c in self.made if is_mutating(c[1])]
+
+    def names(self) -> list[str]:
+        return [op for _, op in self.made]
+
+    def clear(self) -> None:
+        self.made.clear()
+
+
+@pytest.fixture
+def calls() -> Iterator[Calls]:
+    rec = Calls()
+    with aws_mod.hooked("before-call", rec):
+        yield rec
+
+
+@pytest.fixture
+def moto() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def aws(moto: None) -> Aws:
+    return Aws(region=REGION)
+
+
+@pytest.fixture
+def ui() -> UI:
+    return UI("text", color=False)
+
+
+@pytest.fixture
+def opts() -> Options:
+    return Options(poll=0.01, delete_timeout=5)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: cli('up', '-f', 'x.toml', '--yes') -> Run."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Run:
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
