@@ -19,6 +19,8 @@ from awslb.errors import InputError
 Port = Annotated[int, Field(ge=1, le=65535)]
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,23}$")
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+# An existing server: its instance id, or its Name tag (looked up before any change).
+INSTANCE_REF = re.compile(r"^(i-[0-9a-f]{8,17}|[A-Za-z0-9][A-Za-z0-9 ._:/+=@-]{0,254})$")
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
 CERT_ARN = re.compile(r"^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate|server-certificate)/.+$")
 PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
@@ -84,8 +86,8 @@ class ImageSection(Model):
     @field_validator("from_instance")
     @classmethod
     def _instance(cls, v: str | None) -> str | None:
-        if v is not None and not INSTANCE_ID.match(v):
-            raise ValueError(f"not an instance id (i-...): {v!r}")
+        if v is not None and (not INSTANCE_REF.match(v) or (v.startswith("i-") and not INSTANCE_ID.match(v))):
+            raise ValueError(f"not an instance id (i-...) or Name tag: {v!r}")
         return v
 
     @model_validator(mode="after")
@@ -161,8 +163,8 @@ class LoadBalancerSection(Model):
     @classmethod
     def _targets(cls, v: list[str]) -> list[str]:
         for t in v:
-            if not INSTANCE_ID.match(t):
-                raise ValueError(f"not an instance id (i-...): {t!r}")
+            if not INSTANCE_REF.match(t) or (t.startswith("i-") and not INSTANCE_ID.match(t)):
+                raise ValueError(f"not an instance id (i-...) or Name tag: {t!r}")
         return v
 
 

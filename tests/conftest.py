@@ -121,3 +121,15 @@ def cli():
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def run_awslb(*args: str, env: dict[str, str] | None = None, timeout: float = 120, input: str | None = None):
+    """Run `python -m awslb` from this checkout in a subprocess (for real processes/servers)."""
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "awslb", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, input=input)

@@ -28,7 +28,7 @@ def load_text(tmp_path: Path, text: str) -> spec.StackSpec:
         ("[image]\nid = 'ami-12345678'\n[launch]\n[autoscaling]\non_demand_percent = 120",
          "autoscaling.on_demand_percent:"),
         ("[load_balancer]\nhttps = { port = 8443 }", "load_balancer.https.certificate:"),
-        ("[load_balancer]\ntargets = ['web-1']", "load_balancer.targets:"),
+        ("[load_balancer]\ntargets = ['i-xyz']", "load_balancer.targets:"),
     ],
 )
 def test_bad_stack_files_name_the_key(tmp_path: Path, text: str, message: str) -> None:
