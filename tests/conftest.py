@@ -133,3 +133,14 @@ def run_awslb(*args: str, env: dict[str, str] | None = None, timeout: float = 12
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "awslb", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, input=input)
+
+
+def fake_call(parsed: dict, status: int = 200):
+    """What a 'before-call.<service-id>.<Operation>' handler returns to answer a call itself.
+
+    Used where moto lacks an operation (instance refresh, lifecycle actions, notification
+    configuration): the tests say so where they use it.
+    """
+    from types import SimpleNamespace
+
+    return SimpleNamespace(status_code=status, headers={}, raw=None, content=b""), parsed
