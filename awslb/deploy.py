@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from awslb import plan as planning
@@ -77,6 +77,16 @@ def observe(ctx: Context, kinds: Mapping[str, Kind] | None = None) -> dict[str, 
     return observed
 
 
+def preflight(aws: Aws, spec: StackSpec, kinds: Mapping[str, Kind] | None = None) -> Network:
+    """The network, then every kind's read-only checks and look-ups, before any plan."""
+    kinds = kinds or resources.registry()
+    net = lookup(aws, spec)
+    facts: dict[str, Any] = {}
+    for kind in kinds.values():
+        facts.update(kind.preflight(aws, spec, net))
+    return replace(net, facts=facts)
+
+
 def desired(spec: StackSpec, net: Network, kinds: Mapping[str, Kind] | None = None) -> list[Resource]:
     kinds = kinds or resources.registry()
     return [r for k in kinds.values() for r in k.desired(spec, net)]
@@ -88,7 +98,7 @@ def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, pr
     opts = opts or Options()
     aws.check_credentials()
     kinds = resources.registry()
-    net = lookup(aws, spec)
+    net = preflight(aws, spec, kinds)
     ctx = context(aws, ui, spec.name, opts, net)
     observed = observe(ctx, kinds)
     return planning.make_plan(spec.name, desired(spec, net, kinds), observed, kinds, prune), ctx

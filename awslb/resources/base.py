@@ -72,12 +72,17 @@ class Observed:
 
 @dataclass(frozen=True)
 class Network:
-    """Where the stack lives: its VPC and the subnets to spread over (one per zone)."""
+    """Where the stack lives: its VPC and the subnets to spread over (one per zone).
+
+    ``facts`` holds what the kinds' ``preflight`` looked up before planning (instances
+    found by Name, a certificate found by domain, ...), for ``desired`` to read.
+    """
 
     region: str
     vpc_id: str
     subnets: tuple[str, ...]
     zones: tuple[str, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass
@@ -116,6 +121,15 @@ class Kind:
     rank: ClassVar[int]
     # Kinds that only read (data sources) never appear in a plan as changes.
     tagged: ClassVar[bool] = True
+
+    def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
+        """Read-only lookups and checks before planning (no write may happen here).
+
+        Raise InputError naming the key for a value AWS will not accept (an unknown
+        instance, a certificate that is not issued). What it returns is merged into
+        ``net.facts`` for ``desired`` to read; use keys prefixed with the kind's name.
+        """
+        return {}
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
         return []
