@@ -26,7 +26,7 @@ READ_PREFIXES = ("Describe", "List", "Get")
 
 # Hooks every new Aws object registers on its session: (event name, handler).
 # Tests and benchmarks use `hooked()` to count or fail calls made by commands.
-_GLOBAL_HOOKS: list[tuple[str, Callable[..., Any]]] = []
+_GLOBAL_HOOKS: list[tuple[str, Callable[..., Any], bool]] = []
 
 NOT_FOUND_CODES = {
     "AccessPointNotFound",
@@ -109,9 +109,12 @@ def hint_for(code: str) -> str | None:
 
 
 @contextmanager
-def hooked(event: str, handler: Callable[..., Any]) -> Iterator[None]:
-    """Register a botocore event handler on every Aws session made inside the block."""
-    entry = (event, handler)
+def hooked(event: str, handler: Callable[..., Any], first: bool = False) -> Iterator[None]:
+    """Register a botocore event handler on every Aws session made inside the block.
+
+    ``first`` puts it before botocore's own handlers (and moto's, for 'before-send').
+    """
+    entry = (event, handler, first)
     _GLOBAL_HOOKS.append(entry)
     try:
         yield
@@ -158,8 +161,11 @@ class Aws:
                 session = boto3.Session(profile_name=self._profile, region_name=self._region)
             except botocore.exceptions.ProfileNotFound as exc:
                 raise UsageError(f"--profile: {exc}") from None
-            for event, handler in _GLOBAL_HOOKS:
-                session.events.register(event, handler)
+            for event, handler, first in _GLOBAL_HOOKS:
+                if first:
+                    session.events.register_first(event, handler)
+                else:
+                    session.events.register(event, handler)
             self._session = session
         return self._session
 

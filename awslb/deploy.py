@@ -124,11 +124,14 @@ def up(aws: Aws, ui: UI, spec: StackSpec, *, confirm: Confirm | None = None, dry
     run = Executor(ctx, kinds, ledger, opts.workers, opts.delete_timeout).run(the_plan)
     result.run, result.applied, result.outputs = run, True, run.outputs
     if not run.ok:
-        if rollback and run.created:
-            ui.warn(f"rolling back what this run created: {', '.join(run.created)}")
-            made = {i: run.outputs[i] for i in run.created if i in run.outputs}
-            Executor(ctx, kinds, ledger, opts.workers, opts.delete_timeout).run(
-                planning.teardown(spec.name, made, kinds))
+        if rollback:
+            # Observe again: a step that failed half-way may have made something too.
+            existed = {s.id for s in the_plan.steps if s.observed is not None}
+            made = {k: v for k, v in observe(ctx, kinds).items() if k not in existed}
+            if made:
+                ui.warn(f"rolling back what this run created: {', '.join(sorted(made))}")
+                Executor(ctx, kinds, ledger, opts.workers, opts.delete_timeout).run(
+                    planning.teardown(spec.name, made, kinds))
         raise StepFailed(_failure(run), "run the same command again: it resumes where it stopped")
     return result
 

@@ -62,7 +62,9 @@ def start(ui: UI, region: str | None = None, seed: bool = True) -> Sandbox:
     server.start()
     sb = Sandbox(f"http://127.0.0.1:{port}", region, server)
     if seed:
-        sb.seeded = _seed(sb)
+        from awslb.aws import Aws
+
+        sb.seeded = seed_account(Aws(region=sb.region, endpoint_url=sb.endpoint_url))
         ui.info(
             f"sandbox: AWS emulator at {sb.endpoint_url} ({region}); seeded VPC {sb.seeded['vpc']} "
             f"with subnets in {', '.join(sb.seeded['zones'])}, media server {sb.seeded['instance']} "
@@ -71,10 +73,8 @@ def start(ui: UI, region: str | None = None, seed: bool = True) -> Sandbox:
     return sb
 
 
-def _seed(sb: Sandbox) -> dict[str, Any]:
-    from awslb.aws import Aws
-
-    aws = Aws(region=sb.region, endpoint_url=sb.endpoint_url)
+def seed_account(aws: Any) -> dict[str, Any]:
+    """Make an empty emulated account look like a small real one (tests use this too)."""
     vpc = aws.call("ec2", "describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
     subnets = aws.call("ec2", "describe_subnets", Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     subnets.sort(key=lambda s: s["AvailabilityZone"])

@@ -144,3 +144,37 @@ def fake_call(parsed: dict, status: int = 200):
     from types import SimpleNamespace
 
     return SimpleNamespace(status_code=status, headers={}, raw=None, content=b""), parsed
+
+
+@pytest.fixture
+def seeded(moto: None) -> dict:
+    """The sandbox's account under moto: two-zone default VPC, a media server, a certificate."""
+    from awslb.sandbox import seed_account
+
+    return seed_account(Aws(region=REGION))
+
+
+@pytest.fixture(scope="session")
+def _moto_server_url() -> Iterator[str]:
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_server(_moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto as a real HTTP server on loopback, reset for this test; AWS_ENDPOINT_URL points at it."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{_moto_server_url}/moto-api/reset", method="POST"),
+                           timeout=30).read()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", _moto_server_url)
+    return _moto_server_url

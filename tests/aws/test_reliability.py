@@ -1,0 +1,121 @@
+"""Reliability of whole deployments: faults at every mutating call, interrupts, throttling.
+
+Each example stack in examples/ is applied with the n-th mutating call failing (a botocore
+'before-call' handler raising a ClientError), for every n; after each failure a second
+`up` completes the stack, a third makes no mutating call, and `down` leaves nothing tagged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from awslb import aws as aws_mod
+from awslb import deploy
+from awslb.aws import Aws
+from awslb.sandbox import seed_account
+from tests.conftest import REGION, ROOT, Calls
+from tests.faults import FailNth, Throttle
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+
+
+def stack_name(example: Path) -> str:
+    from awslb import spec
+
+    return spec.load(example).name
+
+
+def leftovers(stack: str) -> dict:
+    from awslb.ui import UI
+
+    aws = Aws(region=REGION)
+    ctx = deploy.context(aws, UI(), stack, deploy.Options(poll=0.01))
+    return deploy.observe(ctx)
+
+
+def baseline(cli, example: Path) -> list[str]:
+    rec = Calls()
+    with mock_aws():
+        seed_account(Aws(region=REGION))
+        with aws_mod.hooked("before-call", rec):
+            r = cli("up", "-f", str(example), "--yes")
+        assert r.exit_code == 0, r.stderr
+    return [op for _, op in rec.mutating]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+@pytest.mark.parametrize("fault", ["error", "interrupt"])
+def test_fault_at_every_mutating_call_then_converge(cli, monkeypatch, tmp_path, example, fault) -> None:
+    ops = baseline(cli, example)
+    assert ops, "the example makes no mutating call"
+    stack = stack_name(example)
+    for n, op in enumerate(ops):
+        monkeypatch.setenv("AWSLB_HOME", str(tmp_path / f"ledger-{n}"))
+        with mock_aws():
+            seed_account(Aws(region=REGION))
+            inject = FailNth(n, KeyboardInterrupt if fault == "interrupt" else None)
+            with aws_mod.hooked("before-call", inject):
+                first = cli("up", "-f", str(example), "--yes")
+            where = f"{fault} at mutating call #{n} ({inject.failed or op})"
+            assert first.exit_code == (130 if fault == "interrupt" else 1), f"{where}: {first.stderr}"
+            if fault == "error":
+                assert "InternalFailure" in first.stderr, where
+            second = cli("up", "-f", str(example), "--yes")
+            assert second.exit_code == 0, f"{where}: re-run failed: {second.stderr}"
+            rec = Calls()
+            with aws_mod.hooked("before-call", rec):
+                third = cli("up", "-f", str(example), "--yes")
+            assert third.exit_code == 0 and rec.mutating == [], f"{where}: not converged: {rec.mutating}"
+            gone = cli("down", stack, "--yes", "--delete-images")
+            assert gone.exit_code == 0, f"{where}: down failed: {gone.stderr}"
+            assert leftovers(stack) == {}, where
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_throttling_is_absorbed_without_duplicates(cli, moto_server, example) -> None:
+    # moto runs as a server here: a throttled request never reaches it, as with AWS
+    # (in-process moto would still carry out a request whose answer we replace).
+    stack = stack_name(example)
+    seed_account(Aws(region=REGION))
+    throttle = Throttle(share=1 / 3, seed=11)
+    with aws_mod.hooked("before-send", throttle, first=True):
+        r = cli("up", "-f", str(example), "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert throttle.throttled > 0
+    # No duplicates: every logical id exists once, and a re-run has nothing to do.
+    found = leftovers(stack)
+    assert not [k for k in found if "#" in k], sorted(found)
+    rec = Calls()
+    with aws_mod.hooked("before-call", rec):
+        again = cli("up", "-f", str(example), "--yes")
+    assert again.exit_code == 0 and rec.mutating == []
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_rollback_on_failure_removes_what_the_run_created(cli, example) -> None:
+    ops = baseline(cli, example)
+    stack = stack_name(example)
+    with mock_aws():
+        seed_account(Aws(region=REGION))
+        with aws_mod.hooked("before-call", FailNth(len(ops) - 1)):
+            r = cli("up", "-f", str(example), "--yes", "--rollback-on-failure")
+        assert r.exit_code == 1
+        assert "rolling back" in r.stderr
+        left = {k: v for k, v in leftovers(stack).items() if v.kind != "image"}
+        assert left == {}
+
+
+def test_second_up_on_every_example_makes_no_mutating_call(cli) -> None:
+    for example in EXAMPLES:
+        with mock_aws():
+            seed_account(Aws(region=REGION))
+            assert cli("up", "-f", str(example), "--yes").exit_code == 0
+            rec = Calls()
+            with aws_mod.hooked("before-call", rec):
+                r = cli("up", "-f", str(example), "--yes")
+            assert r.exit_code == 0, r.stderr
+            assert rec.mutating == [], f"{example.name}: {rec.mutating}"
+            assert "up to date" in r.stderr
