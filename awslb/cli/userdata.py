@@ -42,7 +42,7 @@ def _show(value: object) -> str:
 @userdata_app.command("render")
 def render(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Template name (see `awslb userdata list`).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Template name (see `awslb userdata list`).")],
     sets: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE",
                                                     help="A variable; repeat for more.")] = None,
     vars_file: Annotated[Path | None, typer.Option("--vars-file", metavar="FILE",
