@@ -4,12 +4,16 @@ Each `userdata/<name>.sh.j2` opens with a Jinja comment holding TOML that descri
 
     {#- awslb:
     description = "WCS CDN edge node"
-    [vars.heap_size]
-    default = "512m"
-    description = "Java heap size (-Xmx)"
+    uses = ["wcs"]                  # also the variables of userdata/partials/wcs.vars.toml
+    [vars.cdn_role]
+    default = "edge"                # its type (bool, int, string) is the default's
+    choices = ["edge", "transcoder", "origin"]
+    description = "cdn_role of this node"
     -#}
 
-A variable without a default is required. Values come from `--set k=v`, a vars file or a
+Every variable has a one-line description; `pattern` (a regular expression a string value
+must match) and `choices` narrow the values. A variable without a default is required
+(`type = "int"` when it is not a string). Values come from `--set k=v`, a vars file or a
 stack file's `launch.vars`; an unknown or missing variable is an error naming it. The
 rendered script must fit EC2's 16 KB user-data limit.
 """
@@ -24,11 +28,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from awslb.errors import InputError, UsageError
 from awslb.render import environment, render, template_root
 
 USERDATA_LIMIT = 16 * 1024  # bytes, before base64
 _HEADER = re.compile(r"\A\{#-?\s*awslb:\s*\n(.*?)\n\s*-?#\}", re.S)
+
+
+_VAR_KEYS = {"default", "description", "choices", "pattern", "type"}
+_TYPES = {"bool": bool, "int": int, "string": str}
 
 
 @dataclass(frozen=True)
@@ -37,17 +47,23 @@ class Variable:
     description: str
     default: Any = None
     required: bool = False
-
-    @property
-    def type(self) -> str:
-        if isinstance(self.default, bool):
-            return "bool"
-        if isinstance(self.default, int):
-            return "int"
-        return "string"
+    type: str = "string"  # bool | int | string: from the default, or `type = ...` when required
+    choices: tuple[Any, ...] = ()
+    pattern: str | None = None  # a string value must match it (re.fullmatch)
 
     def coerce(self, value: Any, key: str) -> Any:
-        """Turn a `--set` string into the variable's type; a bad value names the key."""
+        """Turn a `--set` string (or a TOML value) into the variable's type; errors name the key."""
+        value = self._typed(value, key)
+        if self.required and value == "":
+            raise InputError(f"{key}: {self.name} needs a value ({self.description})")
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices)
+            raise InputError(f"{key}: {self.name} must be one of {allowed}, not {value!r}")
+        if self.pattern and isinstance(value, str) and not re.fullmatch(self.pattern, value):
+            raise InputError(f"{key}: {self.name}={value!r} does not match {self.pattern} ({self.description})")
+        return value
+
+    def _typed(self, value: Any, key: str) -> Any:
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
@@ -66,7 +82,18 @@ class Variable:
                 raise InputError(f"{key}: {self.name} must be a whole number, not {value!r}") from None
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, (dict, list)):
+            raise InputError(f"{key}: {self.name} must be a single value, not {value!r}")
         return str(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required,
+                               "default": self.default, "description": self.description}
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.pattern:
+            out["pattern"] = self.pattern
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,43 @@ class Template:
     description: str
     path: str  # name for the Jinja loader, e.g. "userdata/edge.sh.j2"
     variables: Mapping[str, Variable]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "variables": [v.to_dict() for v in self.variables.values()]}
+
+
+def _variable(where: str, name: str, info: Any) -> Variable:
+    """One `[vars.NAME]` table, checked: a typo in a header is an error, not a silent default."""
+    if not isinstance(info, dict):
+        raise InputError(f"{where}: vars.{name} must be a table")
+    unknown = sorted(set(info) - _VAR_KEYS)
+    if unknown:
+        raise InputError(f"{where}: vars.{name}: unknown key {unknown[0]!r}")
+    description = str(info.get("description", "")).strip()
+    if not description:
+        raise InputError(f"{where}: vars.{name} has no description")
+    required = "default" not in info
+    default = info.get("default")
+    if "type" in info:
+        kind = str(info["type"])
+        if kind not in _TYPES:
+            raise InputError(f"{where}: vars.{name}.type must be bool, int or string")
+    else:
+        kind = "bool" if isinstance(default, bool) else "int" if isinstance(default, int) else "string"
+    wrong_type = not isinstance(default, _TYPES[kind]) or (kind == "int" and isinstance(default, bool))
+    if not required and wrong_type:
+        raise InputError(f"{where}: vars.{name}: the default {default!r} is not a {kind}")
+    var = Variable(name, description, default, required, kind, tuple(info.get("choices", ())),
+                   info.get("pattern"))
+    if not required and default != "":
+        var.coerce(default, f"{where}: vars.{name}")  # the default itself must be valid
+    return var
+
+
+def _source(rel: str) -> str:
+    source, _, _ = environment().loader.get_source(environment(), rel)  # type: ignore[union-attr]
+    return source
 
 
 def _parse(name: str, path: str, source: str) -> Template:
@@ -85,10 +149,23 @@ def _parse(name: str, path: str, source: str) -> Template:
         meta = tomllib.loads(m.group(1))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: bad header: {exc}") from None
-    variables = {}
-    for var, info in (meta.get("vars") or {}).items():
-        variables[var] = Variable(var, str(info.get("description", "")), info.get("default"),
-                                  "default" not in info)
+    variables: dict[str, Variable] = {}
+    tables = [(path, meta.get("vars") or {})]
+    for shared in meta.get("uses") or []:
+        # `uses = ["wcs"]`: the variables of userdata/partials/wcs.vars.toml, shared by templates
+        rel = f"userdata/partials/{shared}.vars.toml"
+        try:
+            shared_meta = tomllib.loads(_source(rel))
+        except jinja2.TemplateNotFound:
+            raise InputError(f"{path}: uses {shared!r}, but there is no {rel}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{rel}: bad TOML: {exc}") from None
+        tables.append((rel, shared_meta.get("vars") or {}))
+    for where, table in tables:
+        for var, info in table.items():
+            if var in variables:
+                raise InputError(f"{where}: vars.{var} is declared twice")
+            variables[var] = _variable(where, var, info)
     return Template(name, str(meta.get("description", "")), path, variables)
 
 
@@ -100,8 +177,7 @@ def catalogue() -> dict[str, Template]:
     for path in sorted((root / "userdata").glob("*.sh.j2")):
         name = path.name.removesuffix(".sh.j2")
         rel = f"userdata/{path.name}"
-        source, _, _ = environment().loader.get_source(environment(), rel)  # type: ignore[union-attr]
-        out[name] = _parse(name, rel, source)
+        out[name] = _parse(name, rel, _source(rel))
     return out
 
 
@@ -113,31 +189,41 @@ def get(name: str, key: str = "--template") -> Template:
     return cat[name]
 
 
-def resolve(template: Template, given: Mapping[str, Any], key: str = "--set") -> dict[str, Any]:
-    """Defaults overlaid with ``given``, typed; unknown or missing variables are errors."""
+def resolve(template: Template, given: Mapping[str, Any], key: str = "--set",
+            sources: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults overlaid with ``given``, typed and checked; unknown or missing variables are errors.
+
+    Errors name ``key``, or ``sources[var]`` when the caller knows where a value came from
+    (`--vars-file` or `--set`).
+    """
+    sources = sources or {}
     unknown = sorted(set(given) - set(template.variables))
     if unknown:
         known = ", ".join(sorted(template.variables))
-        raise InputError(f"{key}: template {template.name!r} has no variable {unknown[0]!r} (known: {known})")
+        where = sources.get(unknown[0], key)
+        raise InputError(f"{where}: template {template.name!r} has no variable {unknown[0]!r} (known: {known})")
+    missing = [v for v in template.variables.values() if v.required and v.name not in given]
+    if missing:
+        needs = "; ".join(f"{v.name} ({v.description})" for v in missing)
+        raise InputError(f"{key}: template {template.name!r} needs {needs}")
     values: dict[str, Any] = {}
     for var in template.variables.values():
         if var.name in given:
-            values[var.name] = var.coerce(given[var.name], key)
-        elif var.required:
-            raise InputError(f"{key}: template {template.name!r} needs {var.name} ({var.description})")
+            values[var.name] = var.coerce(given[var.name], sources.get(var.name, key))
         else:
             values[var.name] = var.default
     return values
 
 
 def render_userdata(name: str, given: Mapping[str, Any] | None = None, key: str = "--set",
-                    template_key: str = "--template") -> str:
+                    template_key: str = "--template", sources: Mapping[str, str] | None = None) -> str:
     """The rendered script for template ``name``; it must fit the 16 KB user-data limit."""
     template = get(name, template_key)
-    text = render(template.path, template=template.name, **resolve(template, given or {}, key))
+    text = render(template.path, template=template.name, **resolve(template, given or {}, key, sources))
     size = len(text.encode())
     if size > USERDATA_LIMIT:
-        raise InputError(f"{template_key}: {name} renders to {size} bytes; EC2 user-data is limited to 16384")
+        raise InputError(f"{template_key}: {name} renders to {size} bytes; "
+                         f"EC2 user-data is limited to {USERDATA_LIMIT} bytes")
     return text
 
 
@@ -159,5 +245,7 @@ def load_vars_file(path: str | Path, flag: str = "--vars-file") -> dict[str, Any
         return dict(tomllib.loads(p.read_text()))
     except FileNotFoundError:
         raise InputError(f"{flag}: no such file: {p}") from None
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot read {p}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{flag}: {p} is not valid TOML: {exc}") from None

@@ -132,9 +132,10 @@ def root(
 
 
 def _register() -> None:
-    from awslb.cli import stack
+    from awslb.cli import stack, userdata
 
     stack.register(app)
+    userdata.register(app)
 
 
 _register()
