@@ -38,6 +38,8 @@ def up(
     result = deploy.up(aws, st.ui, the_spec, confirm=None if dry_run else confirm, dry_run=dry_run,
                        rollback=rollback_on_failure, opts=opts)
     report(st.ui, result, dry_run)
+    if result.applied and not st.ui.json:
+        show_status(st.ui, deploy.status(aws, st.ui, the_spec.name, opts))
 
 
 def plan(
@@ -90,23 +92,39 @@ def down(
 def status(
     ctx: typer.Context,
     stack: Annotated[str, typer.Argument(help="The stack to show.")],
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until interrupted.")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=1, help="Seconds between refreshes.")] = 5,
 ) -> None:
     """What the stack has now: resources and their live state."""
+    import time
+
     from awslb import deploy
 
     st = state(ctx)
-    data = deploy.status(st.aws(), st.ui, stack, st.options())
-    if st.ui.json:
-        st.ui.data(data)
-        return
+    aws, opts = st.aws(), st.options()
+    while True:
+        data = deploy.status(aws, st.ui, stack, opts)
+        if st.ui.json:
+            st.ui.data(data)
+        else:
+            show_status(st.ui, data)
+        if not watch:
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
+def show_status(ui: Any, data: dict[str, Any]) -> None:
     if not data["resources"]:
-        st.ui.line(f"stack {stack}: nothing found in {data['region']}")
+        ui.line(f"stack {data['stack']}: nothing found in {data['region']}")
         return
     rows = []
     for r in data["resources"]:
         extra = {k: v for k, v in r.items() if k not in ("kind", "id", "name", "physical_id")}
         rows.append([r["kind"], r["id"], r["physical_id"], _facts(extra)])
-    st.ui.table(f"stack {stack} in {data['region']}", ["kind", "id", "physical id", "state"], rows)
+    ui.table(f"stack {data['stack']} in {data['region']}", ["kind", "id", "physical id", "state"], rows)
 
 
 def _facts(extra: dict[str, Any]) -> str:
