@@ -132,9 +132,12 @@ def root(
 
 
 def _register() -> None:
-    from awslb.cli import stack
+    from awslb.cli import agent, haproxy, stack, wcs
 
     stack.register(app)
+    haproxy.register(app)
+    agent.register(app)
+    wcs.register(app)
 
 
 _register()
