@@ -323,7 +323,7 @@ def check(host: str, port: int = DEFAULT_PORT, timeout: float = 3.0) -> AgentRep
         while sum(len(c) for c in chunks) < 4096:
             try:
                 data = sock.recv(4096)
-            except TimeoutError:
+            except (TimeoutError, ConnectionResetError):  # an agent that refuses us resets
                 break
             if not data:
                 break

@@ -60,6 +60,13 @@ def address(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+def _bracket(ip: str | None) -> str | None:
+    """A source address for HAProxy: IPv6 in brackets (`source fd00::10` is read as host:port)."""
+    if ip is not None and ":" in ip:
+        return f"[{ip}]"
+    return ip
+
+
 def assign_sources(servers: list[HaproxyServer], sources: list[str]) -> list[str | None]:
     """One source address per server, in turn (seed 004: server N uses address N).
 
@@ -76,7 +83,7 @@ def config_vars(section: HaproxySection, media_ports: str = "30000-33000") -> di
     if not section.servers:
         raise UsageError("--server or --stack: no servers to balance (give --server NAME=HOST:PORT)")
     sources = assign_sources(section.servers, section.source_addresses)
-    servers = [{"name": s.name, "address": address(s.host, s.port), "source": src}
+    servers = [{"name": s.name, "address": address(s.host, s.port), "source": _bracket(src)}
                for s, src in zip(section.servers, sources, strict=True)]
     note = None
     if section.source_addresses:
