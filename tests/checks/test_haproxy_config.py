@@ -88,15 +88,31 @@ def test_missing_final_newline_would_fail(tmp_path: Path, cli, cert: Path) -> No
 
 def test_agent_partial_passes_shellcheck(tmp_path: Path) -> None:
     shellcheck = require_binary("shellcheck")
-    for variables in ({}, {"agent_allow": ["172.31.0.0/16"], "agent_package": "awslb==0.1.0 --index-url x y",
+    for variables in ({}, {"agent_allow": "172.31.0.0/16 10.0.0.0/8", "agent_package": "awslb==0.1.0 --index-url x y",
                            "agent_stat_url": "http://127.0.0.1:8081/?action=stat&a=%20"}):
         body = render("userdata/partials/agent.sh.j2", **variables)
         script = tmp_path / "agent.sh"
         script.write_text("#!/bin/bash\nset -euo pipefail\n" + body)
         out = subprocess.run([shellcheck, "-s", "bash", str(script)], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stdout
-        assert "systemctl enable --now awslb-agent.service" in body
+        assert "systemctl restart awslb-agent.service" in body and "cmp -s" in body
         assert "'awslb==0.1.0 --index-url x y'" in body or "agent_package" not in variables
+        allow = variables.get("agent_allow", "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8").split()
+        assert "".join(f" --allow {c}" for c in allow) in body
+
+
+def test_agent_vars_match_the_partial() -> None:
+    # Every variable agent.vars.toml declares is one the unit or the partial reads, with the same default.
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "userdata" / "partials" / "agent.vars.toml").read_text())["vars"]
+    text = (ROOT / "templates" / "agent" / "awslb-agent.service.j2").read_text() + \
+        (ROOT / "userdata" / "partials" / "agent.sh.j2").read_text()
+    for name in declared:
+        assert name in text, name
+    defaults = render("userdata/partials/agent.sh.j2")
+    explicit = render("userdata/partials/agent.sh.j2", **{k: v["default"] for k, v in declared.items()})
+    assert defaults == explicit
 
 
 def test_agent_unit_passes_systemd_analyze(tmp_path: Path) -> None:
