@@ -227,23 +227,105 @@ class AutoscalingSection(Model):
         return self
 
 
+HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$")
+HAPROXY_TIME = re.compile(r"^\d+(us|ms|s|m|h|d)?$")
+
+
+def _host(v: str) -> str:
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        if not HOSTNAME.match(v):
+            raise ValueError(f"not an IP address or host name: {v!r}") from None
+        return v
+
+
+def host_port(text: str, what: str = "HOST:PORT") -> tuple[str, int]:
+    """'10.0.0.5:8080' -> ('10.0.0.5', 8080); '[::1]:8080' -> ('::1', 8080)."""
+    m = re.match(r"^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$", text) or re.match(r"^([^:\[\]]+):(\d{1,5})$", text)
+    if not m or not 1 <= int(m.group(2)) <= 65535:
+        raise ValueError(f"not {what}: {text!r}")
+    return _host(m.group(1)), int(m.group(2))
+
+
 class HaproxyServer(Model):
     name: str
     host: str
     port: Port = 8080
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not HAPROXY_NAME.match(v):
+            raise ValueError(f"HAProxy server names hold letters, digits and _.:- only: {v!r}")
+        return v
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, v: str) -> str:
+        return _host(v)
+
 
 class HaproxySection(Model):
     balance: Literal["roundrobin", "leastconn"] = "roundrobin"
     sticky: bool = False
-    maxconn: int = Field(default=100, ge=1)
+    maxconn: int = Field(default=100, ge=1, description="per server (seed 001: maxconn 100)")
     weight: int = Field(default=100, ge=0, le=256)
     agent_port: Port = 9707
     agent_inter: str = "5s"
+    tls: bool = Field(default=True, description="TLS on the frontend (the guide's bind *:443 ssl crt ...)")
     tls_cert: str = "/etc/haproxy/certs/cert.pem"
+    bind: str = Field(default="*", description="frontend address")
+    port: Port = Field(default=443, description="frontend port")
+    http_port: Port | None = Field(default=80, description="plain HTTP port redirecting to HTTPS; none to omit")
     source_addresses: list[str] = []
     servers: list[HaproxyServer] = []
     web_backend: str = "127.0.0.1:8180"
+    system: bool = Field(default=True, description="run as the packaged service: chroot, user haproxy, syslog")
+    stats_socket: str = "/run/haproxy/admin.sock"
+
+    @field_validator("agent_inter")
+    @classmethod
+    def _inter(cls, v: str) -> str:
+        if not HAPROXY_TIME.match(v):
+            raise ValueError(f"not an HAProxy time (5s, 2000ms, 1m): {v!r}")
+        return v
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, v: str) -> str:
+        return v if v == "*" else _host(v)
+
+    @field_validator("source_addresses")
+    @classmethod
+    def _sources(cls, v: list[str]) -> list[str]:
+        out = []
+        for a in v:
+            try:
+                out.append(str(ipaddress.ip_address(a)))
+            except ValueError:
+                raise ValueError(f"not an IP address: {a!r}") from None
+        if len(set(out)) != len(out):
+            raise ValueError("an address is given twice")
+        return out
+
+    @field_validator("web_backend")
+    @classmethod
+    def _web(cls, v: str) -> str:
+        host_port(v)
+        return v
+
+    @model_validator(mode="after")
+    def _names(self) -> HaproxySection:
+        seen: set[str] = set()
+        for s in self.servers:
+            if s.name in seen:
+                raise ValueError(f"servers: two servers are named {s.name!r}")
+            seen.add(s.name)
+        if self.http_port is not None and self.http_port == self.port:
+            raise ValueError("http_port: must differ from haproxy.port")
+        return self
 
 
 class StackSpec(Model):

@@ -131,11 +131,21 @@ def root(
         ctx.call_on_close(sb.stop)
 
 
-def _register() -> None:
-    from awslb.cli import stack, userdata
+# The command modules, in the order their commands appear in --help.
+COMMAND_MODULES = (
+    "stack",
+    "userdata",
+    "haproxy",
+    "agent",
+    "wcs",
+)
 
-    stack.register(app)
-    userdata.register(app)
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"awslb.cli.{name}").register(app)
 
 
 _register()

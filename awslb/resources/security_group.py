@@ -5,6 +5,10 @@ port set of the WCS guide (seed 001): the WebSocket/stat ports (8080-8084, 8443-
 the HAProxy agent port (9707) only from the balancer's group; 80, 443, 8888, 9091, RTMP
 1935/udp and the WebRTC media range (30000-33000/udp) from anywhere, because media goes
 straight to the instances, never through the balancer; SSH only from ``ssh_cidr``.
+
+With a ``[haproxy]`` section there is a third group, ``haproxy-sg``, for the HAProxy host:
+its frontend (443) and HTTP redirect (80) open to clients, and the instance group opens the
+WebSocket/stat ports and the agent port to it as well (seed 001).
 """
 
 from __future__ import annotations
@@ -37,20 +41,28 @@ def balancer_ports(spec: StackSpec) -> list[int]:
     for p in (lb.http_port, lb.https_port, lb.https.port if lb.https else None):
         if p is not None and p not in ports:
             ports.append(p)
-    if spec.haproxy is not None:
-        for p in (443, 80):
-            if p not in ports:
-                ports.append(p)
     return ports
 
 
-def instance_rules(spec: StackSpec, lb_group: Any) -> list[Any]:
+def haproxy_ports(spec: StackSpec) -> list[int]:
+    """What the HAProxy host opens to clients: its frontend (443) and the HTTP redirect (80)."""
+    hp = spec.haproxy
+    if hp is None:
+        return []
+    return [p for p in (hp.port, hp.http_port) if p is not None]
+
+
+def instance_rules(spec: StackSpec, lb_group: Any, haproxy_group: Any = None) -> list[Any]:
     lb = spec.load_balancer or LoadBalancerSection()
     from_lb = list(BALANCER_ONLY_PORTS)
-    for p in (lb.ws_port, lb.http_port, lb.health_check.port, AGENT_PORT):
+    agent_port = spec.haproxy.agent_port if spec.haproxy is not None else AGENT_PORT
+    for p in (lb.ws_port, lb.http_port, lb.health_check.port, AGENT_PORT, agent_port):
         if p is not None and not _covered(p, from_lb):
             from_lb.append(("tcp", p, p))
     rules: list[Any] = [[proto, lo, hi, lb_group] for proto, lo, hi in from_lb]
+    if haproxy_group is not None:
+        # The HAProxy host reaches the WebSocket/stat ports and asks the agent (seed 001).
+        rules += [[proto, lo, hi, haproxy_group] for proto, lo, hi in from_lb]
     media_lo, media_hi = port_range(spec.stack.media_ports)
     for proto, lo, hi in [*PUBLIC_INSTANCE_PORTS, ("udp", media_lo, media_hi)]:
         for cidr in ANYWHERE:
@@ -71,7 +83,17 @@ class SecurityGroup(Kind):
         lb_name = names.physical(stack, "balancer")
         lb_rules = [["tcp", p, p, cidr] for p in balancer_ports(spec) for cidr in ANYWHERE]
         inst_name = names.physical(stack, "instances")
-        return [
+        out = []
+        if spec.haproxy is not None:
+            hp_name = names.physical(stack, "haproxy")
+            out.append(Resource(self.kind, "haproxy-sg", hp_name, {
+                "vpc_id": net.vpc_id,
+                "description": f"awslb {stack}: HAProxy host in front of the media servers",
+                "ingress": [["tcp", p, p, cidr] for p in haproxy_ports(spec) for cidr in ANYWHERE],
+                "tags": names.tags(stack, "haproxy-sg", hp_name, tags),
+            }))
+        haproxy_group = Ref("haproxy-sg", "id") if spec.haproxy is not None else None
+        return out + [
             Resource(self.kind, "lb-sg", lb_name, {
                 "vpc_id": net.vpc_id,
                 "description": f"awslb {stack}: load balancer listeners",
@@ -81,7 +103,7 @@ class SecurityGroup(Kind):
             Resource(self.kind, "instance-sg", inst_name, {
                 "vpc_id": net.vpc_id,
                 "description": f"awslb {stack}: media servers behind the balancer",
-                "ingress": instance_rules(spec, Ref("lb-sg", "id")),
+                "ingress": instance_rules(spec, Ref("lb-sg", "id"), haproxy_group),
                 "tags": names.tags(stack, "instance-sg", inst_name, tags),
             }),
         ]

@@ -1,0 +1,472 @@
+"""The HAProxy agent of seed 001, in Python instead of bash + xinetd.
+
+A sampler reads the WCS stat page (``http://127.0.0.1:8081/?action=stat``) and the host's
+CPU and network counters (``/proc``) on a timer, turns them into a verdict, and caches the
+agent reply. Every agent-check connection gets that cached line at once, so a check costs
+one accept and one write, not a process, a curl and a verdict per check.
+
+The verdict (pure code, :func:`verdict`):
+
+- ``up ready N%``: N, the weight in percent of the configured weight, falls as the
+  highest load ratio (CPU, publishers, subscribers, HLS, bandwidth in/out against their
+  limits) rises. ``ready`` is always sent: ``up`` alone does not clear an earlier ``drain``.
+- ``up drain #reason``: a limit is reached; no new connections, persistent ones stay.
+- ``down #reason``: the stat page does not answer (WCS is not serving).
+
+HAProxy's reading of a reply is modelled by :func:`parse_reply` (after HAProxy's
+``tcpcheck_agent_expect_reply``): the line must end with CR or LF or it is ignored; words
+are split on spaces, tabs and commas; a weight is a word that starts with a digit and holds
+``%`` (a bare number is an error); ``#`` starts a description only at the start of a word,
+so ``down#reason`` is one unknown word, not ``down``.
+
+Standard library only: agents run on the media servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import signal
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+DEFAULT_PORT = 9707
+DEFAULT_STAT_URL = "http://127.0.0.1:8081/?action=stat"
+
+# Stream counters of the WCS stat page (seed 001), by what the guide's limits count.
+PUBLISHER_KEYS = ("streams_webrtc_in", "streams_rtmp_in", "streams_rtsp_in", "streams_rtsp_push_in",
+                  "streams_rtmfp_in")
+SUBSCRIBER_KEYS = ("streams_webrtc_out", "streams_websocket_out", "streams_rtmp_out", "streams_rtsp_out",
+                   "streams_rtsp_push_out", "streams_rtmfp_out", "streams_rtmp_client_out")
+HLS_KEYS = ("streams_hls",)
+
+# CPU and bandwidth are rates: measured over at least this many seconds.
+MIN_WINDOW = 0.5
+
+HEALTH_WORDS = ("up", "down", "stopped", "fail")
+ADMIN_WORDS = ("ready", "drain", "maint")
+
+
+# -- the stat page --------------------------------------------------------------------------
+
+def normalize_key(key: str) -> str:
+    """'streams webrtc_in' (as printed in the guide) -> 'streams_webrtc_in'."""
+    return "_".join(key.strip().lower().split())
+
+
+def parse_stat(text: str) -> dict[str, str]:
+    """``key=value`` lines of the stat page; section headers (``----Port Stats----``) skipped."""
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("-") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = normalize_key(key)
+        if key:
+            out[key] = value.strip()
+    return out
+
+
+def _count(stats: Mapping[str, str], keys: Iterable[str]) -> int:
+    total = 0
+    for k in keys:
+        try:
+            total += int(stats.get(k, "0"))
+        except ValueError:
+            continue
+    return total
+
+
+def stream_counts(stats: Mapping[str, str]) -> tuple[int, int, int]:
+    """(publishers, subscribers, HLS streams) from the stat page's counters."""
+    return _count(stats, PUBLISHER_KEYS), _count(stats, SUBSCRIBER_KEYS), _count(stats, HLS_KEYS)
+
+
+def fetch_stat(url: str, timeout: float) -> dict[str, str]:
+    """GET the stat page; any failure is a ``StatError`` with a short reason."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (a configured URL)
+            body = resp.read(1 << 20).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        raise StatError(f"stat page: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StatError(f"stat page: {reason}") from None
+    stats = parse_stat(body)
+    if not any(k.startswith(("streams_", "connections")) for k in stats):
+        raise StatError("stat page: no stream counters (is this the WCS stat page?)")
+    return stats
+
+
+class StatError(Exception):
+    pass
+
+
+# -- host counters (/proc) -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HostCounters:
+    when: float
+    cpu_busy: int | None = None
+    cpu_total: int | None = None
+    rx_bytes: int | None = None
+    tx_bytes: int | None = None
+
+
+def read_host(proc: str = "/proc") -> HostCounters:
+    """CPU jiffies and network bytes (all interfaces but loopback), or None where unreadable."""
+    busy = total = rx = tx = None
+    try:
+        with open(f"{proc}/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+        busy = total - fields[3] - (fields[4] if len(fields) > 4 else 0)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        rx = tx = 0
+        with open(f"{proc}/net/dev") as f:
+            for line in f.readlines()[2:]:
+                name, _, data = line.partition(":")
+                if name.strip() == "lo":
+                    continue
+                cols = data.split()
+                rx += int(cols[0])
+                tx += int(cols[8])
+    except (OSError, ValueError, IndexError):
+        rx = tx = None
+    return HostCounters(time.monotonic(), busy, total, rx, tx)
+
+
+@dataclass(frozen=True)
+class HostLoad:
+    cpu: float | None = None       # percent
+    band_in: float | None = None   # Mbit/s
+    band_out: float | None = None  # Mbit/s
+
+
+def host_load(before: HostCounters, after: HostCounters) -> HostLoad:
+    cpu = band_in = band_out = None
+    if None not in (before.cpu_total, after.cpu_total, before.cpu_busy, after.cpu_busy):
+        dt = after.cpu_total - before.cpu_total  # type: ignore[operator]
+        if dt > 0:
+            cpu = 100.0 * (after.cpu_busy - before.cpu_busy) / dt  # type: ignore[operator]
+    secs = after.when - before.when
+    if secs > 0 and None not in (before.rx_bytes, after.rx_bytes, before.tx_bytes, after.tx_bytes):
+        band_in = max(0, after.rx_bytes - before.rx_bytes) * 8 / secs / 1e6  # type: ignore[operator]
+        band_out = max(0, after.tx_bytes - before.tx_bytes) * 8 / secs / 1e6  # type: ignore[operator]
+    return HostLoad(cpu, band_in, band_out)
+
+
+# -- the verdict (pure) --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Limits:
+    """The guide's thresholds: CPU %, publishers, subscribers, HLS streams, Mbit/s in and out."""
+
+    cpu: float = 90
+    publishers: int = 100
+    subscribers: int = 100
+    hls: int = 100
+    band_in: float = 100
+    band_out: float = 100
+
+
+@dataclass(frozen=True)
+class Sample:
+    publishers: int = 0
+    subscribers: int = 0
+    hls: int = 0
+    cpu: float | None = None
+    band_in: float | None = None
+    band_out: float | None = None
+    error: str | None = None  # the stat page did not answer
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str              # "up", "drain" or "down"
+    weight: int | None      # percent, for "up"
+    reason: str = ""
+
+    def reply(self) -> str:
+        """The agent's line for HAProxy, newline-terminated."""
+        reason = " ".join(self.reason.split())  # one line, whatever the reason says
+        if self.state == "up":
+            return f"up ready {self.weight}%\n"
+        if self.state == "drain":
+            return f"up drain #{reason}\n" if reason else "up drain\n"
+        return f"down #{reason}\n" if reason else "down\n"
+
+
+UNITS = {"cpu": "%", "band_in": " Mbit/s", "band_out": " Mbit/s"}
+
+
+def verdict(sample: Sample, limits: Limits) -> Verdict:
+    """Sample + limits -> what the agent tells HAProxy."""
+    if sample.error:
+        return Verdict("down", None, sample.error)
+    worst_name, worst = "", 0.0
+    for name in ("cpu", "publishers", "subscribers", "hls", "band_in", "band_out"):
+        value = getattr(sample, name)
+        limit = getattr(limits, name)
+        if value is None or limit <= 0:
+            continue
+        ratio = value / limit
+        if ratio > worst:
+            worst_name, worst = name, ratio
+    if worst >= 1:
+        unit = UNITS.get(worst_name, "")
+        value = getattr(sample, worst_name)
+        shown = f"{value:.0f}" if isinstance(value, float) else str(value)
+        return Verdict("drain", None, f"{worst_name} {shown}{unit} >= {getattr(limits, worst_name):g}{unit}")
+    # The weight falls with the load; 1% at the edge keeps the server in the farm.
+    weight = max(1, min(100, round(100 * (1 - worst))))
+    return Verdict("up", weight, f"{worst_name} at {worst:.0%}" if worst_name else "idle")
+
+
+# -- how HAProxy reads a reply -------------------------------------------------------------
+
+@dataclass
+class AgentReply:
+    raw: str
+    ignored: bool = False           # no CR/LF: HAProxy ignores the line
+    health: str | None = None       # up / down / stopped / fail (last wins)
+    admin: str | None = None        # ready / drain / maint (last wins)
+    weight: int | None = None       # percent of the configured weight
+    maxconn: int | None = None
+    description: str = ""           # after '#', shown only with a health word
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.ignored and not self.errors
+
+    def explain(self) -> str:
+        if self.ignored:
+            return "ignored: the line does not end with a newline (HAProxy waits for CR or LF)"
+        parts = []
+        if self.health:
+            parts.append({"up": "marked UP (if the regular check passes too)"}.get(
+                self.health, f"marked DOWN ({self.health})"))
+        if self.admin:
+            parts.append({"ready": "READY: clears DRAIN and MAINT", "drain": "DRAIN: only persistent "
+                          "connections", "maint": "MAINT: no connections, checks stopped"}[self.admin])
+        if self.weight is not None:
+            parts.append(f"weight {self.weight}% of the configured weight"
+                         + (" (0 = DRAIN)" if self.weight == 0 else ""))
+        if self.maxconn is not None:
+            parts.append(f"maxconn {self.maxconn}")
+        if self.description and self.health:
+            parts.append(f"reason: {self.description}")
+        parts.extend(f"error: {e}" for e in self.errors)
+        return "; ".join(parts) if parts else "no change (nothing HAProxy acts on)"
+
+
+def parse_reply(text: str) -> AgentReply:
+    """Read an agent's reply the way HAProxy does (``tcpcheck_agent_expect_reply``)."""
+    out = AgentReply(raw=text)
+    ends = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
+    if not ends:
+        out.ignored = True
+        return out
+    line = text[: min(ends)]
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c in " \t,":
+            i += 1
+            continue
+        if c == "#":
+            out.description = line[i + 1:].strip(" \t")
+            break
+        j = i + 1
+        while j < len(line) and line[j] not in " \t,":
+            j += 1
+        word = line[i:j]
+        i = j
+        low = word.lower()
+        if low in HEALTH_WORDS:
+            out.health = low
+        elif low in ADMIN_WORDS:
+            out.admin = low
+        elif word[0].isdigit() and "%" in word:
+            digits = len(word) - len(word.lstrip("0123456789"))
+            if word[digits:] == "%":
+                out.weight = int(word[:digits])
+            else:
+                out.errors.append(f"{word!r}: trailing garbage in weight string")
+        elif low.startswith("maxconn:"):
+            value = word[len("maxconn:"):]
+            if value.isdigit():
+                out.maxconn = int(value)
+            else:
+                out.errors.append(f"{word!r}: maxconn needs a number")
+        else:
+            hint = " (a weight needs '%')" if word.isdigit() else ""
+            hint = hint or (" (put a space before '#')" if "#" in word else "")
+            out.errors.append(f"{word!r}: not an agent word{hint}")
+    return out
+
+
+def check(host: str, port: int = DEFAULT_PORT, timeout: float = 3.0) -> AgentReply:
+    """Connect to an agent and read its reply (what `awslb agent check` prints)."""
+    chunks = []
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        while sum(len(c) for c in chunks) < 4096:
+            try:
+                data = sock.recv(4096)
+            except (TimeoutError, ConnectionResetError):  # an agent that refuses us resets
+                break
+            if not data:
+                break
+            chunks.append(data)
+            if b"\n" in data or b"\r" in data:
+                break
+    return parse_reply(b"".join(chunks).decode("ascii", "replace"))
+
+
+# -- the agent: sampler thread + asyncio server --------------------------------------------
+
+Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def parse_allow(cidrs: Iterable[str]) -> Networks:
+    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
+
+
+class Agent:
+    """Answers agent checks from a cached verdict; :meth:`sample` refreshes it on a timer."""
+
+    def __init__(self, stat_url: str = DEFAULT_STAT_URL, limits: Limits | None = None, *,
+                 interval: float = 2.0, timeout: float = 1.5, allow: Networks | None = None,
+                 proc: str = "/proc", on_change: Callable[[Verdict, Sample], None] | None = None):
+        self.stat_url = stat_url
+        self.limits = limits or Limits()
+        self.interval = interval
+        self.timeout = min(timeout, interval) if interval > 0 else timeout
+        self.allow = allow or []
+        self.proc = proc
+        self.on_change = on_change
+        self._host = read_host(proc)
+        self._allowed: dict[str, bool] = {}
+        self.current = Verdict("down", None, "starting")
+        self.reply = self.current.reply().encode("ascii")
+        self.last_sample = Sample()
+        self._stop = threading.Event()
+
+    # sampling ------------------------------------------------------------------------
+
+    def sample(self) -> Verdict:
+        """Read the stat page and the host counters once; update the cached reply."""
+        try:
+            publishers, subscribers, hls = stream_counts(fetch_stat(self.stat_url, self.timeout))
+            error = None
+        except StatError as exc:
+            publishers = subscribers = hls = 0
+            error = str(exc)
+        now = read_host(self.proc)
+        if now.when - self._host.when >= MIN_WINDOW:
+            load = host_load(self._host, now)
+            self._host = now
+        else:  # too short to measure (the first sample at start-up): CPU and bandwidth unknown
+            load = HostLoad()
+        s = Sample(publishers, subscribers, hls, load.cpu, load.band_in, load.band_out, error)
+        self.set(verdict(s, self.limits), s)
+        return self.current
+
+    def set(self, v: Verdict, s: Sample | None = None) -> None:
+        changed = (v.state, v.reason if v.state != "up" else "") != (
+            self.current.state, self.current.reason if self.current.state != "up" else "")
+        self.current, self.reply = v, v.reply().encode("ascii", "replace")
+        if s is not None:
+            self.last_sample = s
+        if changed and self.on_change is not None:
+            self.on_change(v, s or self.last_sample)
+
+    def _sampler(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sample()
+            except Exception as exc:  # never let the timer die; say why on the next check
+                self.set(replace(self.current, state="down", weight=None, reason=f"agent error: {exc}"))
+
+    # serving -------------------------------------------------------------------------
+
+    def allowed(self, peer: str) -> bool:
+        if not self.allow:
+            return True
+        hit = self._allowed.get(peer)
+        if hit is None:
+            try:
+                ip = ipaddress.ip_address(peer.split("%", 1)[0])
+            except ValueError:
+                return False
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            hit = any(ip.version == n.version and ip in n for n in self.allow)
+            if len(self._allowed) < 4096:
+                self._allowed[peer] = hit
+        return hit
+
+    async def serve(self, host: str, port: int, ready: Callable[[list[tuple]], None] | None = None) -> None:
+        """Serve until :meth:`stop` (or SIGTERM/SIGINT when run from the CLI)."""
+        loop = asyncio.get_running_loop()
+        agent = self
+
+        class Answer(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                peer = transport.get_extra_info("peername")
+                if not agent.allowed(peer[0] if peer else ""):
+                    transport.abort()
+                    return
+                transport.write(agent.reply)  # type: ignore[attr-defined]
+                transport.close()
+
+        server = await loop.create_server(Answer, None if host in ("", "*") else host, port,
+                                          reuse_address=True, backlog=1024)
+        self._stop.clear()
+        self.sample()
+        sampler = threading.Thread(target=self._sampler, name="awslb-agent-sampler", daemon=True)
+        sampler.start()
+        stopped = asyncio.Event()
+        self._wake = lambda: loop.call_soon_threadsafe(stopped.set)
+        if ready is not None:
+            ready([s.getsockname() for s in server.sockets])
+        try:
+            async with server:
+                await stopped.wait()
+        finally:
+            self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        wake = getattr(self, "_wake", None)
+        if wake is not None:
+            wake()
+
+
+def run(agent: Agent, host: str, port: int, ready: Callable[[list[tuple]], None] | None = None) -> None:
+    """Run the agent in this thread until SIGTERM or SIGINT."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, agent.stop)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await agent.serve(host, port, ready)
+
+    asyncio.run(main())
+
+
+__all__ = ["Agent", "AgentReply", "Limits", "Sample", "Verdict", "check", "parse_reply", "parse_stat",
+           "run", "verdict"]

@@ -1,0 +1,103 @@
+"""`awslb agent serve` / `awslb agent check`: the HAProxy agent of seed 001 on port 9707."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from awslb.cli.common import state
+
+agent_app = typer.Typer(help="The load-reporting agent HAProxy asks on port 9707.", no_args_is_help=True)
+
+
+@agent_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to answer on.")] = 9707,
+    bind: Annotated[str, typer.Option("--bind", help="Address to listen on (* for all).")] = "*",
+    stat_url: Annotated[str, typer.Option("--stat-url", help="The WCS stat page.")] =
+        "http://127.0.0.1:8081/?action=stat",
+    cpu: Annotated[float, typer.Option("--cpu", min=0, help="Drain at this CPU %% (0: ignore).")] = 90,
+    publishers: Annotated[int, typer.Option("--publishers", min=0, help="Drain at this many published "
+                                            "streams (WebRTC, RTMP, RTSP).")] = 100,
+    subscribers: Annotated[int, typer.Option("--subscribers", min=0, help="Drain at this many "
+                                             "subscribers.")] = 100,
+    hls: Annotated[int, typer.Option("--hls", min=0, help="Drain at this many HLS streams.")] = 100,
+    band_in: Annotated[float, typer.Option("--band-in", min=0, help="Drain at this many Mbit/s in.")] = 100,
+    band_out: Annotated[float, typer.Option("--band-out", min=0, help="Drain at this many Mbit/s out.")] = 100,
+    allow: Annotated[list[str] | None, typer.Option("--allow", help="Answer only these CIDR blocks "
+                                                    "(repeat; default: everyone).")] = None,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between samples.")] = 2.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the stat "
+                                           "page.")] = 1.5,
+) -> None:
+    """Answer HAProxy agent checks from a verdict refreshed on a timer."""
+    from awslb import agent
+    from awslb.errors import UsageError
+
+    st = state(ctx)
+    try:
+        networks = agent.parse_allow(allow or [])
+    except ValueError as exc:
+        raise UsageError(f"--allow: {exc}") from None
+    if not stat_url.startswith(("http://", "https://")):
+        raise UsageError(f"--stat-url: not an http(s) URL: {stat_url!r}")
+    limits = agent.Limits(cpu=cpu, publishers=publishers, subscribers=subscribers, hls=hls,
+                          band_in=band_in, band_out=band_out)
+
+    def changed(v: agent.Verdict, s: agent.Sample) -> None:
+        st.ui.info(f"verdict: {v.reply().strip()}")
+
+    a = agent.Agent(stat_url, limits, interval=interval, timeout=timeout, allow=networks, on_change=changed)
+
+    def ready(addrs: list[tuple]) -> None:
+        where = ", ".join(f"{x[0]}:{x[1]}" for x in addrs)
+        who = ", ".join(str(n) for n in networks) if networks else "everyone"
+        st.ui.info(f"awslb agent on {where} (answering {who}); stat page {stat_url}")
+
+    try:
+        agent.run(a, bind, port, ready)
+    except OSError as exc:
+        from awslb.errors import AwslbError
+
+        raise AwslbError(f"agent: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+
+
+@agent_app.command("check")
+def check(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="HOST[:PORT]", help="The agent to ask (port 9707).")],
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait.")] = 3.0,
+) -> None:
+    """Print what an agent answers and how HAProxy reads it (exit 1 if HAProxy would not accept it)."""
+    from awslb import agent
+    from awslb.errors import AwslbError, UsageError
+    from awslb.spec import host_port
+
+    st = state(ctx)
+    host, port = target, agent.DEFAULT_PORT
+    if target.count(":") == 1 or target.startswith("["):
+        try:
+            host, port = host_port(target)
+        except ValueError as exc:
+            raise UsageError(f"HOST[:PORT]: {exc}") from None
+    try:
+        reply = agent.check(host, port, timeout)
+    except OSError as exc:
+        raise AwslbError(f"agent {host}:{port}: {exc.strerror or exc}",
+                         "is the agent running (systemctl status awslb-agent) and port 9707 open to you?") from None
+    if st.ui.json:
+        st.ui.data({"host": host, "port": port, "reply": reply.raw, "valid": reply.valid,
+                    "ignored": reply.ignored, "health": reply.health, "admin": reply.admin,
+                    "weight": reply.weight, "maxconn": reply.maxconn, "description": reply.description,
+                    "errors": reply.errors, "haproxy": reply.explain()})
+    else:
+        st.ui.line(f"reply:   {reply.raw!r}")
+        st.ui.line(f"haproxy: {reply.explain()}")
+    if not reply.valid:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(agent_app, name="agent")

@@ -1,0 +1,100 @@
+"""`awslb haproxy config`: haproxy.cfg for HAProxy in front of the servers (seed 001, seed 004)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from awslb.cli.common import state
+
+haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a load-reporting agent.",
+                          no_args_is_help=True)
+
+
+@haproxy_app.command("config")
+def config(
+    ctx: typer.Context,
+    stack: Annotated[str | None, typer.Option("--stack", help="Balance the stack's running instances "
+                                              "(private addresses, on its WebSocket port).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Stack file whose [haproxy] section "
+                                              "gives the defaults.")] = None,
+    server: Annotated[list[str] | None, typer.Option("--server", help="NAME=HOST:PORT (repeat).")] = None,
+    balance: Annotated[str | None, typer.Option("--balance", help="roundrobin or leastconn.")] = None,
+    sticky: Annotated[bool | None, typer.Option("--sticky/--no-sticky",
+                                                help="Cookie stickiness (SERVERID).")] = None,
+    maxconn: Annotated[int | None, typer.Option("--maxconn", help="Connections per server [100].")] = None,
+    weight: Annotated[int | None, typer.Option("--weight", help="Weight of each server, 0-256 [100].")] = None,
+    agent_port: Annotated[int | None, typer.Option("--agent-port", help="The agent's port [9707].")] = None,
+    agent_inter: Annotated[str | None, typer.Option("--agent-inter", help="Agent check interval [5s].")] = None,
+    tls_cert: Annotated[str | None, typer.Option("--tls-cert", help="PEM with certificate chain and key "
+                                                 "on the HAProxy host.")] = None,
+    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="TLS on the frontend [--tls].")] = None,
+    bind: Annotated[str | None, typer.Option("--bind", help="Frontend address [*].")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Frontend port [443].")] = None,
+    http_port: Annotated[int | None, typer.Option("--http-port", help="Port redirecting HTTP to HTTPS "
+                                                  "[80]; 0 for none.")] = None,
+    source_address: Annotated[list[str] | None, typer.Option(
+        "--source-address", help="A private address of the HAProxy host; one per server, in turn, "
+        "past the 64K-connection limit of one address (repeat).")] = None,
+    web_backend: Annotated[str | None, typer.Option("--web-backend", help="HOST:PORT of the nginx with "
+                                                    "the Web SDK examples [127.0.0.1:8180].")] = None,
+    stats_socket: Annotated[str | None, typer.Option("--stats-socket", help="HAProxy's admin socket "
+                                                     "[/run/haproxy/admin.sock].")] = None,
+    system: Annotated[bool | None, typer.Option("--system/--foreground", help="Packaged service (chroot, "
+                                                "user haproxy, syslog) or a foreground process.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Render haproxy.cfg: TLS frontend, WebSocket backend with agent checks, web backend."""
+    from awslb import haproxy, spec
+    from awslb.deploy import stack_spec
+
+    st = state(ctx)
+    base: dict[str, Any] = {}
+    media_ports = "30000-33000"
+    if file is not None:
+        the_spec = spec.load(file)
+        media_ports = the_spec.stack.media_ports
+        if the_spec.haproxy is not None:
+            base = the_spec.haproxy.model_dump()
+    servers: list[Any] = list(base.get("servers", []))
+    if stack is not None:
+        from awslb.ledger import Ledger
+
+        recorded = stack_spec(stack)
+        media_ports = recorded.stack.media_ports
+        if not base and recorded.haproxy is not None:
+            base = recorded.haproxy.model_dump()
+            servers = list(base.get("servers", []))
+        region = recorded.stack.region or Ledger.load(stack).region
+        servers += [s.model_dump() for s in haproxy.servers_from_stack(st.aws(region), recorded)]
+    servers += [haproxy.parse_server(s).model_dump() for s in server or []]
+    flags = {"balance": balance, "sticky": sticky, "maxconn": maxconn, "weight": weight,
+             "agent_port": agent_port, "agent_inter": agent_inter, "tls_cert": tls_cert, "tls": tls,
+             "bind": bind, "port": port, "web_backend": web_backend, "stats_socket": stats_socket,
+             "system": system, "source_addresses": source_address or None}
+    values = {**base, **{k: v for k, v in flags.items() if v is not None}, "servers": servers}
+    if http_port is not None:
+        values["http_port"] = http_port or None
+    section = spec.section(spec.HaproxySection, values, "haproxy")
+    text = haproxy.render_config(section, media_ports)
+    unused = haproxy.unused_sources(section)
+    if unused:
+        st.ui.warn(f"--source-address: more addresses than servers; unused: {', '.join(unused)}")
+    if out is None:
+        st.ui.text(text)
+        return
+    from awslb.errors import InputError
+
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(out)
+    except OSError as exc:
+        raise InputError(f"--out: cannot write {out}: {exc.strerror}") from None
+    st.ui.success(f"wrote {out} ({len(section.servers)} server(s)); check it with: haproxy -c -f {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(haproxy_app, name="haproxy")
