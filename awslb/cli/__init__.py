@@ -132,10 +132,12 @@ def root(
 
 
 def _register() -> None:
-    from awslb.cli import stack, userdata
+    from awslb.cli import iam, stack, userdata, wizard
 
     stack.register(app)
     userdata.register(app)
+    wizard.register(app)
+    iam.register(app)
 
 
 _register()
