@@ -7,6 +7,7 @@ the terminal (prompts on stderr, so stdout stays clean) and to `awslb up -f`.
 from __future__ import annotations
 
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Annotated
 
@@ -18,13 +19,19 @@ EXAMPLE = "examples/alb-existing-servers.toml"
 
 
 class TerminalPrompter:
-    """Typer's prompts, on stderr."""
+    """Typer's prompts, all on stderr.
+
+    ``err=True`` puts the question on stderr, but Click then reads the answer with
+    ``input(" ")``, which writes that space to stdout: stdout is pointed at stderr meanwhile.
+    """
 
     def ask(self, text: str, default: str | None) -> str:
-        return str(typer.prompt(text, default=default, show_default=bool(default), err=True))
+        with redirect_stdout(sys.stderr):
+            return str(typer.prompt(text, default=default, show_default=bool(default), err=True))
 
     def confirm(self, text: str, default: bool) -> bool:
-        return bool(typer.confirm(text, default=default, err=True))
+        with redirect_stdout(sys.stderr):
+            return bool(typer.confirm(text, default=default, err=True))
 
     def say(self, text: str) -> None:
         typer.echo(text, err=True)
