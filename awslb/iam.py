@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from awslb import names
+from awslb.errors import AwslbError
 from awslb.resources.base import Kind, Network
 from awslb.spec import StackSpec
 
@@ -185,6 +186,8 @@ def uses(kind: Kind, spec: StackSpec, net: Network) -> bool:
     """
     try:
         return bool(kind.desired(spec, net))
+    except AwslbError:
+        raise  # the stack itself is wrong (a missing template variable): say so, as `up` would
     except Exception:  # noqa: BLE001 - see the docstring
         return True
 
