@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from awslb import iam, resources, spec
+from awslb.errors import InputError
 from awslb.resources.base import Kind, Network, Resource
 from awslb.spec import StackSpec
 from tests.conftest import ROOT, write
@@ -148,6 +149,16 @@ def test_statements_and_their_tag_conditions() -> None:
 def test_a_kind_that_needs_lookups_to_plan_counts_as_used() -> None:
     kinds = {"img": NeedsFacts("img", True, ["ec2:DescribeImages"], ["ec2:CreateImage"])}
     assert "ec2:CreateImage" in iam.actions(iam.policy(STACK, kinds))
+
+
+class BadStack(FakeKind):
+    def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
+        raise InputError("launch.vars: template 'edge' needs cdn_point_of_entry")
+
+
+def test_a_stack_the_plan_refuses_is_an_error_not_a_policy() -> None:
+    with pytest.raises(InputError, match="launch.vars"):
+        iam.policy(STACK, {"lt": BadStack("lt", True, [], ["ec2:CreateLaunchTemplate"])})
 
 
 @pytest.mark.parametrize(("region", "prefix"), [
