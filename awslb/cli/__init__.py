@@ -134,10 +134,12 @@ def root(
 # The command modules, in the order their commands appear in --help.
 COMMAND_MODULES = (
     "stack",
+    "wizard",
     "userdata",
     "haproxy",
     "agent",
     "wcs",
+    "iam",
 )
 
 
