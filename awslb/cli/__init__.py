@@ -132,9 +132,13 @@ def root(
 
 
 def _register() -> None:
-    from awslb.cli import stack
+    from awslb.cli import alb, listener, stack
+    from awslb.cli import target_group as target_group_cli
 
     stack.register(app)
+    alb.register(app)
+    target_group_cli.register(app)
+    listener.register(app)
 
 
 _register()
