@@ -25,6 +25,7 @@ from awslb.spec import Https, LoadBalancerSection, StackSpec
 
 CERT_FACT = "listener.certificate"
 KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
+SECURE = {"HTTPS", "TLS"}
 COMPARED = ("protocol", "port", "certificate", "ssl_policy", "target_group")
 
 
@@ -160,7 +161,9 @@ class Listener(Kind):
         return out
 
     def _observed(self, ln: Mapping[str, Any], tags: Mapping[str, str]) -> Observed:
-        certs = ln.get("Certificates") or []
+        secure = ln.get("Protocol") in SECURE
+        # Only secure listeners have a policy and certificates (moto reports a policy on all).
+        certs = (ln.get("Certificates") or []) if secure else []
         default = next((c for c in certs if c.get("IsDefault")), certs[0] if certs else {})
         attrs = {
             "arn": ln["ListenerArn"],
@@ -168,7 +171,7 @@ class Listener(Kind):
             "protocol": ln.get("Protocol"),
             "port": ln.get("Port"),
             "certificate": default.get("CertificateArn"),
-            "ssl_policy": ln.get("SslPolicy"),
+            "ssl_policy": ln.get("SslPolicy") if secure else None,
             "target_group": _forward_target(ln.get("DefaultActions") or []),
         }
         name = f"{attrs['protocol']}:{attrs['port']}"
