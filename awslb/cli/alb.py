@@ -24,6 +24,7 @@ FLAGS = {
     "load_balancer.subnets": "--subnet",
     "load_balancer.security_groups": "--security-group",
     "load_balancer.target_group": "--name",
+    "stack.name": "--stack",
 }
 
 
