@@ -167,12 +167,16 @@ class LoadBalancerSection(Model):
     @field_validator("name", "target_group")
     @classmethod
     def _elb_name(cls, v: str | None) -> str | None:
-        if v is not None and (not ELB_NAME.match(v) or v.lower().startswith("internal-")):
-            raise ValueError(
-                f"not a load balancer name (1-32 letters, digits and hyphens, no hyphen at either end, "
-                f"not starting with 'internal-'): {v!r}"
-            )
+        if v is not None and not ELB_NAME.match(v):
+            raise ValueError(f"not a load balancer name (1-32 letters, digits and hyphens, "
+                             f"no hyphen at either end): {v!r}")
         return v
+
+    @model_validator(mode="after")
+    def _alb_name(self) -> LoadBalancerSection:
+        if self.type == "application" and self.name and self.name.lower().startswith("internal-"):
+            raise ValueError(f"name: an Application Load Balancer's name may not start with 'internal-': {self.name!r}")
+        return self
 
     @field_validator("targets")
     @classmethod
