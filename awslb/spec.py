@@ -24,6 +24,8 @@ INSTANCE_REF = re.compile(r"^(i-[0-9a-f]{8,17}|[A-Za-z0-9][A-Za-z0-9 ._:/+=@-]{0
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
 CERT_ARN = re.compile(r"^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate|server-certificate)/.+$")
 PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+# ELB names (Classic, ALB, target groups): 1-32 letters, digits, hyphens; no hyphen at either end.
+ELB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
 
 # ELB security policy with TLS 1.3 and 1.2 only (AWS's recommended policy).
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -158,6 +160,23 @@ class LoadBalancerSection(Model):
     targets: list[str] = []
     subnets: list[str] = []
     security_groups: list[str] = []
+    # application only: false makes the target groups alone, for a balancer made elsewhere
+    balancer: bool = True
+    target_group: str | None = Field(default=None, description="application: the WebSocket target group's name")
+
+    @field_validator("name", "target_group")
+    @classmethod
+    def _elb_name(cls, v: str | None) -> str | None:
+        if v is not None and not ELB_NAME.match(v):
+            raise ValueError(f"not a load balancer name (1-32 letters, digits and hyphens, "
+                             f"no hyphen at either end): {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _alb_name(self) -> LoadBalancerSection:
+        if self.type == "application" and self.name and self.name.lower().startswith("internal-"):
+            raise ValueError(f"name: an Application Load Balancer's name may not start with 'internal-': {self.name!r}")
+        return self
 
     @field_validator("targets")
     @classmethod

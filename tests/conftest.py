@@ -47,6 +47,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWSLB_HOME", str(tmp_path / ".awslb"))
     monkeypatch.setenv("AWSLB_POLL", "0.01")
+    # Emulated instances have made-up (even public) addresses: never fetch their stat pages.
+    monkeypatch.setenv("AWSLB_STATS", "off")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -135,6 +135,9 @@ def root(
 COMMAND_MODULES = (
     "stack",
     "wizard",
+    "alb",
+    "target_group",
+    "listener",
     "userdata",
     "haproxy",
     "agent",

@@ -7,10 +7,16 @@ add it to ``KINDS`` below. Everything else (plan, apply, ledger, down, status) f
 from __future__ import annotations
 
 from awslb.resources.base import Kind
+from awslb.resources.listener import Listener
+from awslb.resources.load_balancer import LoadBalancer
 from awslb.resources.security_group import SecurityGroup
+from awslb.resources.target_group import TargetGroup
 
 KINDS: tuple[Kind, ...] = (
     SecurityGroup(),
+    TargetGroup(),
+    LoadBalancer(),
+    Listener(),
 )
 
 

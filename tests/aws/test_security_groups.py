@@ -45,9 +45,10 @@ def rules(group: dict) -> set[tuple]:
 
 
 def test_up_creates_the_guide_groups(aws, ui, opts, tmp_path) -> None:
+    # The listener kind checks the certificate before planning: it must exist and be issued.
+    cert = aws.call("acm", "request_certificate", DomainName="media.example.com")["CertificateArn"]
     s = spec.parse({"stack": {"name": "wcs-net", "ssh_cidr": "203.0.113.0/24"},
-                    "load_balancer": {"ws_port": 8080, "http_port": 8081,
-                                      "https": {"certificate": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}}})
+                    "load_balancer": {"ws_port": 8080, "http_port": 8081, "https": {"certificate": cert}}})
     # Only the security-group kind is planned here; the stack's other kinds are tested elsewhere.
     from awslb.resources.security_group import SecurityGroup
 

@@ -1,0 +1,257 @@
+"""The Application Load Balancer's listeners (guide 000, "Редактирование порта балансировщика").
+
+``ws-listener``: HTTP on the WebSocket port (8080), forwarding to ``ws-tg``; with
+``load_balancer.https`` it is the same listener switched in place (modify, never delete
+and create) to HTTPS on 8443 with the certificate and a modern TLS policy, so clients
+connect to ``wss://BALANCER:8443``. ``http-listener``: the stat/admin port (8081) to
+``http-tg``.
+
+Certificates are checked here for every balancer type before any change (the Classic
+kind reads the resolved ARN from ``net.facts["listener.certificate"]``): the ARN exists
+in the balancer's region and is ISSUED, and covers ``https.domain`` when one is given
+(wildcards included); a domain alone finds the issued ACM certificate that covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from awslb import names
+from awslb.errors import InputError
+from awslb.resources import elbv2
+from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
+from awslb.spec import Https, LoadBalancerSection, StackSpec
+
+CERT_FACT = "listener.certificate"
+KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
+SECURE = {"HTTPS", "TLS"}
+COMPARED = ("protocol", "port", "certificate", "ssl_policy", "target_group")
+
+
+# -- certificates ----------------------------------------------------------------------
+
+def covers(cert_names: list[str], domain: str) -> bool:
+    """True when a certificate for ``cert_names`` is valid for ``domain`` (one-level wildcards)."""
+    want = domain.lower().rstrip(".")
+    for name in cert_names:
+        n = name.lower().rstrip(".")
+        if n == want:
+            return True
+        if n.startswith("*.") and "." in want:
+            first, rest = want.split(".", 1)
+            if first and rest == n[2:]:
+                return True
+    return False
+
+
+def _cert_names(cert: Mapping[str, Any]) -> list[str]:
+    found = [cert.get("DomainName", "")] + list(cert.get("SubjectAlternativeNames") or [])
+    return sorted({n for n in found if n})
+
+
+def resolve_certificate(aws: Any, https: Https) -> str:
+    """The certificate ARN to use, checked (read-only). InputError naming the key otherwise."""
+    region = aws.region
+    if https.certificate:
+        arn = https.certificate
+        key = "load_balancer.https.certificate"
+        parts = arn.split(":")
+        if parts[2] == "iam":
+            name = arn.split("/")[-1]
+            known = {c["Arn"] for c in aws.paginate("iam", "list_server_certificates",
+                                                    "ServerCertificateMetadataList")}
+            if arn not in known:
+                raise InputError(f"{key}: no such IAM server certificate: {name}")
+            return arn
+        if parts[3] != region:
+            raise InputError(f"{key}: the certificate is in {parts[3]}, the balancer in {region}: "
+                             f"use a certificate from {region}")
+        found = aws.find("acm", "describe_certificate", CertificateArn=arn)
+        if found is None:
+            raise InputError(f"{key}: no such certificate in {region}: {arn}")
+        cert = found["Certificate"]
+        if cert.get("Status") != "ISSUED":
+            raise InputError(f"{key}: the certificate for {cert.get('DomainName')} is {cert.get('Status')}, "
+                             "not ISSUED: finish its validation or pick an issued one")
+        if https.domain and not covers(_cert_names(cert), https.domain):
+            raise InputError(f"{key}: the certificate does not cover {https.domain} "
+                             f"(it covers {', '.join(_cert_names(cert))})")
+        return arn
+    assert https.domain is not None  # the spec requires one of the two
+    domain = https.domain
+    candidates = []
+    for summary in aws.paginate("acm", "list_certificates", "CertificateSummaryList",
+                                CertificateStatuses=["ISSUED"], Includes={"keyTypes": KEY_TYPES}):
+        found = aws.find("acm", "describe_certificate", CertificateArn=summary["CertificateArn"])
+        cert = (found or {}).get("Certificate")
+        if cert and cert.get("Status") == "ISSUED" and covers(_cert_names(cert), domain):
+            candidates.append(cert)
+    if not candidates:
+        raise InputError(f"load_balancer.https.domain: no issued ACM certificate in {region} covers {domain}: "
+                         "request one (`aws acm request-certificate`) or give --certificate")
+    # An exact name beats a wildcard; then the one valid longest; the ARN breaks ties.
+    exact = [c for c in candidates if domain.lower().rstrip(".") in {n.lower() for n in _cert_names(c)}]
+    pool = exact or candidates
+    pool.sort(key=lambda c: (str(c.get("NotAfter") or ""), c["CertificateArn"]), reverse=True)
+    return str(pool[0]["CertificateArn"])
+
+
+# -- the kind ----------------------------------------------------------------------------
+
+def listener_plan(lb: LoadBalancerSection) -> list[tuple[str, int, str, bool]]:
+    """(logical id, port, target group id, is HTTPS) for each listener the balancer wants."""
+    https = lb.https
+    switched = (https.from_port or lb.ws_port) if https else None
+    out = []
+    for logical_id, port, tg in (("ws-listener", lb.ws_port, "ws-tg"), ("http-listener", lb.http_port, "http-tg")):
+        if port is None:
+            continue
+        is_https = https is not None and port == switched
+        out.append((logical_id, https.port if https and is_https else port, tg, is_https))
+    return out
+
+
+class Listener(Kind):
+    kind = "listener"
+    label = "listener"
+    rank = 50
+
+    def preflight(self, aws: Any, spec: StackSpec, net: Network) -> dict[str, Any]:
+        lb = spec.load_balancer
+        if lb is None or lb.https is None:
+            return {}
+        if lb.type == "application":
+            from_port = lb.https.from_port or lb.ws_port
+            if from_port not in (lb.ws_port, lb.http_port):
+                raise InputError(f"load_balancer.https.from_port: the balancer has no listener on {from_port} "
+                                 f"(WebSocket {lb.ws_port}" + (f", HTTP {lb.http_port})" if lb.http_port else ")"))
+            ports = [port for _, port, _, _ in listener_plan(lb)]
+            if len(set(ports)) != len(ports):
+                raise InputError(f"load_balancer.https.port: {lb.https.port} is also the port of another listener")
+        return {CERT_FACT: resolve_certificate(aws, lb.https)}
+
+    def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
+        lb = elbv2.application(spec)
+        if lb is None or not lb.balancer:
+            return []
+        out = []
+        for logical_id, port, tg, is_https in listener_plan(lb):
+            https = lb.https if is_https else None
+            protocol = "HTTPS" if https else "HTTP"
+            out.append(Resource(self.kind, logical_id, f"{protocol}:{port}", {
+                "load_balancer": Ref("alb", "arn"),
+                "protocol": protocol,
+                "port": port,
+                "certificate": (net.facts.get(CERT_FACT) or https.certificate) if https else None,
+                "ssl_policy": https.ssl_policy if https else None,
+                "target_group": Ref(tg, "arn"),
+                "tags": names.tags(spec.name, logical_id, names.physical(spec.name, logical_id),
+                                   spec.stack.tags),
+            }))
+        return out
+
+    def discover(self, ctx: Context) -> list[Observed]:
+        out = []
+        for lb, _tags in elbv2.stack_albs(ctx.aws, ctx.stack):
+            listeners = ctx.aws.paginate("elbv2", "describe_listeners", "Listeners",
+                                         LoadBalancerArn=lb["LoadBalancerArn"])
+            for ln, tags in elbv2.of_stack(ctx.aws, listeners, "ListenerArn", ctx.stack):
+                out.append(self._observed(ln, tags))
+        return out
+
+    def _observed(self, ln: Mapping[str, Any], tags: Mapping[str, str]) -> Observed:
+        secure = ln.get("Protocol") in SECURE
+        # Only secure listeners have a policy and certificates (moto reports a policy on all).
+        certs = (ln.get("Certificates") or []) if secure else []
+        default = next((c for c in certs if c.get("IsDefault")), certs[0] if certs else {})
+        attrs = {
+            "arn": ln["ListenerArn"],
+            "load_balancer": ln["LoadBalancerArn"],
+            "protocol": ln.get("Protocol"),
+            "port": ln.get("Port"),
+            "certificate": default.get("CertificateArn"),
+            "ssl_policy": ln.get("SslPolicy") if secure else None,
+            "target_group": _forward_target(ln.get("DefaultActions") or []),
+        }
+        name = f"{attrs['protocol']}:{attrs['port']}"
+        return Observed(self.kind, tags.get(names.TAG_ID, name), ln["ListenerArn"], name, attrs)
+
+    def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        a = obs.attrs
+        out = [f"{c} (replace)" for c in changed("load_balancer", props["load_balancer"], a.get("load_balancer"))
+               if not isinstance(props["load_balancer"], Ref)]
+        for key in COMPARED:
+            out += changed(key, props[key], a.get(key))
+        return out
+
+    def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
+        ln = ctx.aws.call("elbv2", "create_listener", LoadBalancerArn=props["load_balancer"],
+                          **_listener_params(props), Tags=names.tag_list(props["tags"]))["Listeners"][0]
+        return self._made(res, props, ln["ListenerArn"])
+
+    def _made(self, res: Resource, props: Mapping[str, Any], arn: str) -> Observed:
+        attrs = {"arn": arn, "load_balancer": props["load_balancer"], **{k: props[k] for k in COMPARED}}
+        return Observed(self.kind, res.id, arn, res.name, attrs)
+
+    def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
+               changes: list[str]) -> Observed:
+        if props["load_balancer"] != obs.attrs.get("load_balancer"):
+            # The balancer itself was replaced: its old listeners went with it.
+            self.delete(ctx, obs)
+            return self.create(ctx, res, props)
+        # In place: the guide's "Edit" on the listener (HTTP 8080 -> HTTPS 8443 and back).
+        ctx.aws.call("elbv2", "modify_listener", ListenerArn=obs.physical_id, **_listener_params(props))
+        return self._made(res, props, obs.physical_id)
+
+    def delete(self, ctx: Context, obs: Observed) -> None:
+        ctx.aws.find("elbv2", "delete_listener", ListenerArn=obs.physical_id)
+
+    def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
+        a = obs.attrs
+        found = ctx.aws.find("elbv2", "describe_load_balancers", LoadBalancerArns=[a["load_balancer"]]) or {}
+        dns = next((lb.get("DNSName") for lb in found.get("LoadBalancers", [])), None)
+        secure = a.get("protocol") == "HTTPS"
+        scheme = ("wss" if secure else "ws") if obs.id == "ws-listener" else ("https" if secure else "http")
+        tg = str(a.get("target_group") or "")
+        out: dict[str, Any] = {"listener": f"{a.get('protocol')}:{a.get('port')}",
+                               # arn:...:targetgroup/NAME/ID
+                               "forwards_to": tg.split("/")[1] if tg.count("/") == 2 else tg or None}
+        if dns:
+            out["url"] = f"{scheme}://{dns}:{a.get('port')}"
+        if secure:
+            out["certificate"] = a.get("certificate")
+            out["ssl_policy"] = a.get("ssl_policy")
+        return out
+
+    def operations(self) -> dict[str, list[str]]:
+        return {
+            "read": ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags",
+                     "elasticloadbalancing:DescribeLoadBalancers", "acm:ListCertificates",
+                     "acm:DescribeCertificate", "iam:ListServerCertificates"],
+            "write": ["elasticloadbalancing:CreateListener", "elasticloadbalancing:AddTags",
+                      "elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"],
+        }
+
+
+def _listener_params(props: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "Protocol": props["protocol"], "Port": props["port"],
+        "DefaultActions": [{"Type": "forward", "TargetGroupArn": props["target_group"]}],
+    }
+    if props["protocol"] == "HTTPS":
+        params["Certificates"] = [{"CertificateArn": props["certificate"]}]
+        params["SslPolicy"] = props["ssl_policy"]
+    return params
+
+
+def _forward_target(actions: list[Mapping[str, Any]]) -> str | None:
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        if action.get("TargetGroupArn"):
+            return str(action["TargetGroupArn"])
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if len(groups) == 1:
+            return str(groups[0]["TargetGroupArn"])
+    return None

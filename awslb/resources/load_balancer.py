@@ -1,0 +1,193 @@
+"""The Application Load Balancer (guide 000, "Создание балансировщика нагрузки").
+
+Internet-facing (or internal) in the stack's subnets, behind the stack's ``lb-sg`` unless
+the stack names security groups. Attributes set for WebSockets: an idle timeout long
+enough for long-lived sockets (AWS's default of 60 s drops idle ones) and invalid header
+fields dropped. A new balancer is waited for until it is active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from awslb import names
+from awslb.errors import AwslbError, InputError
+from awslb.resources import elbv2
+from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
+from awslb.spec import StackSpec
+
+ATTRIBUTE_KEYS = frozenset({"idle_timeout.timeout_seconds", "routing.http.drop_invalid_header_fields.enabled"})
+IMMUTABLE = ("name", "scheme")
+
+
+class LoadBalancer(Kind):
+    kind = "load_balancer"
+    label = "application load balancer"
+    rank = 40
+
+    def preflight(self, aws: Any, spec: StackSpec, net: Network) -> dict[str, Any]:
+        lb = elbv2.application(spec)
+        if lb is None or not lb.balancer:
+            return {}
+        name = elbv2.alb_name(spec.name, lb)
+        found = aws.find("elbv2", "describe_load_balancers", Names=[name])
+        for other in (found or {}).get("LoadBalancers", []):
+            tags = elbv2.tags_of(aws, [other["LoadBalancerArn"]]).get(other["LoadBalancerArn"], {})
+            if tags.get(names.TAG_STACK) != spec.name:
+                key = "load_balancer.name" if lb.name else "stack.name"
+                raise InputError(f"{key}: a load balancer named {name} exists outside stack {spec.name}: "
+                                 "pick another name")
+        if lb.subnets:
+            subnets = aws.paginate("ec2", "describe_subnets", "Subnets",
+                                   Filters=[{"Name": "subnet-id", "Values": list(lb.subnets)}])
+            known = {s["SubnetId"]: s for s in subnets}
+            for sid in lb.subnets:
+                if sid not in known:
+                    raise InputError(f"load_balancer.subnets: no such subnet in {aws.region}: {sid}")
+                if known[sid]["VpcId"] != net.vpc_id:
+                    raise InputError(f"load_balancer.subnets: {sid} is in {known[sid]['VpcId']}, "
+                                     f"the stack in {net.vpc_id}")
+            zones = {s["AvailabilityZone"] for s in subnets}
+            key = "load_balancer.subnets"
+        else:
+            zones, key = set(net.zones), "stack.subnets"
+        if len(zones) < 2:
+            raise InputError(f"{key}: an Application Load Balancer needs subnets in at least two zones "
+                             f"(got {', '.join(sorted(zones)) or 'none'})")
+        if lb.security_groups:
+            groups = aws.paginate("ec2", "describe_security_groups", "SecurityGroups",
+                                  Filters=[{"Name": "group-id", "Values": list(lb.security_groups)}])
+            known_groups = {g["GroupId"]: g for g in groups}
+            for gid in lb.security_groups:
+                if gid not in known_groups:
+                    raise InputError(f"load_balancer.security_groups: no such security group in {aws.region}: {gid}")
+                if known_groups[gid].get("VpcId") != net.vpc_id:
+                    raise InputError(f"load_balancer.security_groups: {gid} is in "
+                                     f"{known_groups[gid].get('VpcId')}, the stack in {net.vpc_id}")
+        return {}
+
+    def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
+        lb = elbv2.application(spec)
+        if lb is None or not lb.balancer:
+            return []
+        name = elbv2.alb_name(spec.name, lb)
+        groups: list[Any] = sorted(lb.security_groups) if lb.security_groups else [Ref("lb-sg", "id")]
+        return [Resource(self.kind, "alb", name, {
+            "name": name,
+            "scheme": "internal" if lb.internal else "internet-facing",
+            "subnets": sorted(lb.subnets or net.subnets),
+            "security_groups": groups,
+            "attributes": {
+                "idle_timeout.timeout_seconds": str(lb.idle_timeout),
+                "routing.http.drop_invalid_header_fields.enabled": "true",
+            },
+            "tags": names.tags(spec.name, "alb", name, spec.stack.tags),
+        })]
+
+    def discover(self, ctx: Context) -> list[Observed]:
+        return [self._observed(ctx, lb, tags) for lb, tags in elbv2.stack_albs(ctx.aws, ctx.stack)]
+
+    def _observed(self, ctx: Context, lb: Mapping[str, Any], tags: Mapping[str, str]) -> Observed:
+        arn = lb["LoadBalancerArn"]
+        attrs = ctx.aws.find("elbv2", "describe_load_balancer_attributes", LoadBalancerArn=arn) or {}
+        return Observed(self.kind, tags.get(names.TAG_ID, lb["LoadBalancerName"]), arn, lb["LoadBalancerName"], {
+            "arn": arn,
+            "dns_name": lb.get("DNSName"),
+            "name": lb["LoadBalancerName"],
+            "scheme": lb.get("Scheme"),
+            "subnets": sorted(z["SubnetId"] for z in lb.get("AvailabilityZones", []) if z.get("SubnetId")),
+            "security_groups": sorted(lb.get("SecurityGroups", [])),
+            "state": (lb.get("State") or {}).get("Code"),
+            "attributes": elbv2.attributes(attrs.get("Attributes", []), ATTRIBUTE_KEYS),
+        })
+
+    def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        a = obs.attrs
+        out: list[str] = []
+        for key in IMMUTABLE:
+            out += [f"{c} (replace)" for c in changed(key, props[key], a.get(key))]
+        out += changed("subnets", sorted(props["subnets"]), a.get("subnets"))
+        out += changed("security_groups", sorted(map(str, props["security_groups"])), a.get("security_groups"))
+        have = a.get("attributes") or {}
+        for key, want in props["attributes"].items():
+            out += changed(key, want, have.get(key))
+        return out
+
+    def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
+        lb = ctx.aws.call(
+            "elbv2", "create_load_balancer",
+            Name=props["name"], Subnets=list(props["subnets"]), SecurityGroups=list(props["security_groups"]),
+            Scheme=props["scheme"], Type="application", IpAddressType="ipv4",
+            Tags=names.tag_list(props["tags"]),
+        )["LoadBalancers"][0]
+        arn = lb["LoadBalancerArn"]
+        ctx.aws.call("elbv2", "modify_load_balancer_attributes", LoadBalancerArn=arn,
+                     Attributes=[{"Key": k, "Value": v} for k, v in sorted(props["attributes"].items())])
+        state = (lb.get("State") or {}).get("Code")
+        if ctx.wait:
+            ctx.progress("waiting until active")
+            ctx.aws.wait("elbv2", "load_balancer_available", delay=ctx.poll,
+                         max_attempts=ctx.attempts(ctx.timeout), LoadBalancerArns=[arn])
+            state = "active"
+        return Observed(self.kind, res.id, arn, props["name"], {
+            "arn": arn, "dns_name": lb.get("DNSName"), "name": props["name"], "scheme": props["scheme"],
+            "subnets": sorted(props["subnets"]), "security_groups": sorted(props["security_groups"]),
+            "state": state, "attributes": dict(props["attributes"]),
+        })
+
+    def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
+               changes: list[str]) -> Observed:
+        fixed = [c for c in changes if c.endswith("(replace)")]
+        if fixed:
+            raise AwslbError(
+                f"load balancer {obs.name}: AWS cannot change {', '.join(fixed)} in place",
+                f"`awslb down {ctx.stack}` and run the commands again, or use another --stack",
+            )
+        arn = obs.physical_id
+        a = obs.attrs
+        if sorted(props["subnets"]) != a.get("subnets"):
+            ctx.aws.call("elbv2", "set_subnets", LoadBalancerArn=arn, Subnets=list(props["subnets"]))
+        if sorted(props["security_groups"]) != a.get("security_groups"):
+            ctx.aws.call("elbv2", "set_security_groups", LoadBalancerArn=arn,
+                         SecurityGroups=list(props["security_groups"]))
+        have = a.get("attributes") or {}
+        diff_attrs = {k: v for k, v in props["attributes"].items() if have.get(k) != v}
+        if diff_attrs:
+            ctx.aws.call("elbv2", "modify_load_balancer_attributes", LoadBalancerArn=arn,
+                         Attributes=[{"Key": k, "Value": v} for k, v in sorted(diff_attrs.items())])
+        return Observed(self.kind, res.id, arn, obs.name, {
+            **a, "subnets": sorted(props["subnets"]), "security_groups": sorted(props["security_groups"]),
+            "attributes": {**have, **props["attributes"]},
+        })
+
+    def delete(self, ctx: Context, obs: Observed) -> None:
+        ctx.aws.find("elbv2", "delete_load_balancer", LoadBalancerArn=obs.physical_id)
+        if ctx.wait:
+            ctx.progress("waiting until deleted")
+            ctx.aws.wait("elbv2", "load_balancers_deleted", delay=ctx.poll,
+                         max_attempts=ctx.attempts(ctx.timeout), LoadBalancerArns=[obs.physical_id])
+
+    def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
+        found = ctx.aws.find("elbv2", "describe_load_balancers", LoadBalancerArns=[obs.physical_id]) or {}
+        lbs = found.get("LoadBalancers", [])
+        if not lbs:
+            return {"state": "gone"}
+        lb = lbs[0]
+        return {
+            "state": (lb.get("State") or {}).get("Code"),
+            "dns_name": lb.get("DNSName"),
+            "scheme": lb.get("Scheme"),
+            "zones": sorted(z["ZoneName"] for z in lb.get("AvailabilityZones", [])),
+            "idle_timeout": (obs.attrs.get("attributes") or {}).get("idle_timeout.timeout_seconds"),
+        }
+
+    def operations(self) -> dict[str, list[str]]:
+        return {
+            "read": ["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
+                     "elasticloadbalancing:DescribeLoadBalancerAttributes", "ec2:DescribeSubnets",
+                     "ec2:DescribeSecurityGroups"],
+            "write": ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:AddTags",
+                      "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSubnets",
+                      "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:DeleteLoadBalancer"],
+        }
