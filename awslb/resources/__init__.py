@@ -7,10 +7,14 @@ add it to ``KINDS`` below. Everything else (plan, apply, ledger, down, status) f
 from __future__ import annotations
 
 from awslb.resources.base import Kind
+from awslb.resources.classic_lb import ClassicLoadBalancer
+from awslb.resources.image import Image
 from awslb.resources.security_group import SecurityGroup
 
 KINDS: tuple[Kind, ...] = (
     SecurityGroup(),
+    Image(),
+    ClassicLoadBalancer(),
 )
 
 
