@@ -132,9 +132,11 @@ def root(
 
 
 def _register() -> None:
-    from awslb.cli import stack
+    from awslb.cli import ami, elb, stack
 
     stack.register(app)
+    ami.register(app)
+    elb.register(app)
 
 
 _register()
