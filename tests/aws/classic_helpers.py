@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from moto.ec2.models.amis import AMIS
 
 from awslb import moto_gaps
 from awslb.aws import Aws
+
+BASE_AMI = str(AMIS[0]["ami_id"])  # one of the public images moto has in every region
 
 
 def fill_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,8 +23,7 @@ def fill_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run_server(aws: Aws, name: str = "wcs-configured") -> str:
     """A running instance named like the sandbox's configured media server."""
-    image = sorted(aws.call("ec2", "describe_images", Owners=["amazon"])["Images"], key=lambda i: i["ImageId"])[0]
-    inst = aws.call("ec2", "run_instances", ImageId=image["ImageId"], InstanceType="c5.large", MinCount=1,
+    inst = aws.call("ec2", "run_instances", ImageId=BASE_AMI, InstanceType="c5.large", MinCount=1,
                     MaxCount=1, TagSpecifications=[{"ResourceType": "instance",
                                                     "Tags": [{"Key": "Name", "Value": name}]}])
     return str(inst["Instances"][0]["InstanceId"])

@@ -8,7 +8,7 @@ import pytest
 
 from awslb import aws as aws_mod
 from awslb import deploy, spec
-from tests.aws.classic_helpers import fill_moto_gaps, run_server, stack_images, tags
+from tests.aws.classic_helpers import BASE_AMI, fill_moto_gaps, run_server, stack_images, tags
 
 STACK = "wcs"
 
@@ -175,8 +175,7 @@ def test_an_existing_image_id_must_exist(aws, ui, opts, calls) -> None:
     with pytest.raises(Exception, match=r"image.id: no such image in us-east-1"):
         deploy.up(aws, ui, s, opts=opts)
     assert calls.mutating == []
-    real = sorted(aws.call("ec2", "describe_images", Owners=["amazon"])["Images"], key=lambda i: i["ImageId"])[0]
-    s = spec.parse({"stack": {"name": STACK}, "image": {"id": real["ImageId"]}})
+    s = spec.parse({"stack": {"name": STACK}, "image": {"id": BASE_AMI}})
     result = deploy.up(aws, ui, s, opts=opts)
     assert "image" not in {st.id for st in result.plan.steps}  # nothing to make: the image exists
 
@@ -245,3 +244,20 @@ def test_list_shows_current_and_retired(cli, aws) -> None:
     text = cli("ami", "list", "--stack", STACK)
     assert "wcs-v2" in text.stdout and "current" in text.stdout
     assert "no images" in cli("ami", "list", "--stack", "empty").stderr
+
+
+def test_a_stack_that_drops_its_image_retires_it_instead_of_deregistering(cli, aws, tmp_path) -> None:
+    run_server(aws)
+    f = tmp_path / "s.toml"
+    f.write_text(f'[stack]\nname = "{STACK}"\n[image]\nfrom_instance = "wcs-configured"\n')
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    [image] = stack_images(aws, STACK)
+    f.write_text(f'[stack]\nname = "{STACK}"\n')
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert "kept (an Auto Scaling group may still launch from it)" in r.stderr
+    [kept] = stack_images(aws, STACK)
+    assert kept["ImageId"] == image["ImageId"] and kept["State"] == "available"
+    assert tags(kept)["awslb:id"] == f"image@{image['ImageId']}"
+    again = cli("up", "-f", str(f), "--yes")
+    assert again.exit_code == 0 and "up to date" in again.stderr
