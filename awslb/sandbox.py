@@ -56,6 +56,9 @@ def start(ui: UI, region: str | None = None, seed: bool = True) -> Sandbox:
         ) from None
     import logging
 
+    from awslb.moto_gaps import install
+
+    install()  # moto's gaps in the Classic flow (snapshot tags, listener instance protocols)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

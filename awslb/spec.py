@@ -26,6 +26,11 @@ CERT_ARN = re.compile(r"^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate
 PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 # ELB names (Classic, ALB, target groups): 1-32 letters, digits, hyphens; no hyphen at either end.
 ELB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# AMI names: 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _
+AMI_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]{3,128}$")
+# A Classic health-check target: 'HTTP:8081/?action=stat', 'HTTPS:8444/?action=stat'.
+HEALTH_TARGET = re.compile(r"^(HTTPS?):(\d{1,5})(/\S*)$", re.IGNORECASE)
 
 # ELB security policy with TLS 1.3 and 1.2 only (AWS's recommended policy).
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -92,6 +97,23 @@ class ImageSection(Model):
             raise ValueError(f"not an instance id (i-...) or Name tag: {v!r}")
         return v
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not AMI_NAME.match(v):
+            raise ValueError(f"an image name is 3-128 letters, digits and ()[] ./'@_- characters: {v!r}")
+        return v
+
+    @field_validator("copy_to")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        for r in v:
+            if not REGION.match(r):
+                raise ValueError(f"not a region name (like eu-west-1): {r!r}")
+        if len(set(v)) != len(v):
+            raise ValueError("a region is listed twice")
+        return v
+
     @model_validator(mode="after")
     def _one_source(self) -> ImageSection:
         if (self.id is None) == (self.from_instance is None):
@@ -144,6 +166,14 @@ class Https(Model):
         return self
 
 
+def parse_health_target(text: str) -> dict[str, Any]:
+    """A Classic target string 'HTTP:8081/?action=stat' as health_check fields."""
+    m = HEALTH_TARGET.match(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 65535:
+        raise ValueError(f"expected PROTOCOL:PORT/PATH such as HTTP:8081/?action=stat, got {text!r}")
+    return {"protocol": m.group(1).upper(), "port": int(m.group(2)), "path": m.group(3)}
+
+
 class LoadBalancerSection(Model):
     type: Literal["application", "classic"] = "application"
     name: str | None = None
@@ -177,6 +207,12 @@ class LoadBalancerSection(Model):
         if self.type == "application" and self.name and self.name.lower().startswith("internal-"):
             raise ValueError(f"name: an Application Load Balancer's name may not start with 'internal-': {self.name!r}")
         return self
+
+    @field_validator("health_check", mode="before")
+    @classmethod
+    def _target(cls, v: Any) -> Any:
+        # health_check = "HTTP:8081/?action=stat" (the Classic console's form) is accepted too.
+        return parse_health_target(v) if isinstance(v, str) else v
 
     @field_validator("targets")
     @classmethod

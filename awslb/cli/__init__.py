@@ -135,6 +135,8 @@ def root(
 COMMAND_MODULES = (
     "stack",
     "wizard",
+    "ami",
+    "elb",
     "alb",
     "target_group",
     "listener",

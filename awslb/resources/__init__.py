@@ -9,6 +9,8 @@ from __future__ import annotations
 from awslb.resources.base import Kind
 from awslb.resources.listener import Listener
 from awslb.resources.load_balancer import LoadBalancer
+from awslb.resources.classic_lb import ClassicLoadBalancer
+from awslb.resources.image import Image
 from awslb.resources.security_group import SecurityGroup
 from awslb.resources.target_group import TargetGroup
 
@@ -17,6 +19,8 @@ KINDS: tuple[Kind, ...] = (
     TargetGroup(),
     LoadBalancer(),
     Listener(),
+    Image(),
+    ClassicLoadBalancer(),
 )
 
 
