@@ -184,7 +184,7 @@ def test_scheme_change_replaces_the_balancer(cli, aws, calls) -> None:
     (["--ssl-policy", "ELBSecurityPolicy-TLS-1-2-2017-01"], 2, "--ssl-policy: applies to the SSL/HTTPS listeners"),
     (["--certificate", "{cert}", "--ssl-policy", "ELBSecurityPolicy-TLS13-1-3-2021-06"], 4,
      "--ssl-policy: a Classic balancer takes one of"),
-    (["--name", "bad_name"], 4, "--name: at most 32 letters"),
+    (["--name", "bad_name"], 4, "--name: not a load balancer name"),
     (["--subnet", "subnet-0123456789abcdef0"], 4, "--subnet: no such subnet"),
     (["--security-group", "sg-0123456789abcdef0"], 4, "--security-group: no such security group"),
     (["--cookie-ttl", "0"], 2, "--cookie-ttl"),
