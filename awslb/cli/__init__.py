@@ -132,9 +132,12 @@ def root(
 
 
 def _register() -> None:
-    from awslb.cli import stack
+    from awslb.cli import asg, launch_config, launch_template, stack
 
     stack.register(app)
+    launch_template.register(app)
+    launch_config.register(app)
+    asg.register(app)
 
 
 _register()

@@ -6,11 +6,17 @@ add it to ``KINDS`` below. Everything else (plan, apply, ledger, down, status) f
 
 from __future__ import annotations
 
+from awslb.resources.autoscaling_group import AutoscalingGroup
 from awslb.resources.base import Kind
+from awslb.resources.launch_config import LaunchConfig
+from awslb.resources.launch_template import LaunchTemplate
 from awslb.resources.security_group import SecurityGroup
 
 KINDS: tuple[Kind, ...] = (
     SecurityGroup(),
+    LaunchTemplate(),
+    LaunchConfig(),
+    AutoscalingGroup(),
 )
 
 
