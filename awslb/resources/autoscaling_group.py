@@ -80,7 +80,7 @@ def _target_group_arn(aws: Aws, ref: str) -> str:
     return str(found["TargetGroups"][0]["TargetGroupArn"])
 
 
-def _balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[str, Any]:
+def balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[str, Any]:
     lb = spec.load_balancer
     tgs = [_target_group_arn(aws, t) for t in asg.target_groups]
     own_alb = own_elb = False
@@ -140,7 +140,7 @@ class AutoscalingGroup(Kind):
         if asg is None:
             return {}
         facts = _launch_facts(aws, spec, asg)
-        facts.update(_balancer_facts(aws, spec, asg))
+        facts.update(balancer_facts(aws, spec, asg))
         facts.update(_subnet_facts(aws, asg, net))
         return facts
 
@@ -512,6 +512,32 @@ def _show(value: Any) -> str:
         return ", ".join(f"{k}={_show(v) if isinstance(v, Mapping) else v}" for k, v in value.items()
                          if v is not None)
     return str(value)
+
+
+def switch_launch(ctx: Context, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Point the stack's groups that launch from ``old`` at ``new`` (a replaced template or configuration).
+
+    ``old``/``new``: {"template": id} or {"config": name}. Used by the launch template and
+    launch configuration kinds when they must make a new one: the plan resolved the
+    group's reference to the old one, so the group is switched here, before the old one
+    is deleted. Mixed-instances settings and the template version are kept.
+    """
+    groups = ctx.aws.paginate("autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups",
+                              Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}])
+    switched = []
+    for g in groups:
+        a = group_attrs(g)
+        launch = a["launch"] or {}
+        key = "template" if "template" in old else "config"
+        if launch.get(key) != old[key]:
+            continue
+        target = dict(new)
+        if "template" in target:
+            target["version"] = launch.get("version", LATEST)
+        ctx.aws.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=g["AutoScalingGroupName"],
+                     **launch_params({"launch": target, "mixed": a["mixed"] if "template" in target else None}))
+        switched.append(g["AutoScalingGroupName"])
+    return switched
 
 
 # -- application-driven scaling and instance refresh (library functions for the CLI) --------

@@ -150,9 +150,14 @@ class LaunchConfig(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
+        from awslb.resources.autoscaling_group import switch_launch
+
         made = self.create(ctx, res, props)
-        # The old one goes now if no group uses it; else the group deletes it after switching.
-        if not _in_use(ctx, obs.physical_id):
+        switch_launch(ctx, {"config": obs.physical_id}, {"config": made.physical_id})
+        if _in_use(ctx, obs.physical_id):  # a group outside the stack uses it: keep it
+            ctx.ui.warn(f"launch configuration {obs.physical_id} is still used by a group outside stack "
+                        f"{ctx.stack}: it stays")
+        else:
             self.delete(ctx, obs)
         return made
 

@@ -219,11 +219,13 @@ class LaunchTemplate(Kind):
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
         if res.name != obs.name:
-            # A template cannot be renamed: make the new one; the old one, marked replaced, is
-            # deleted by `up` once the group uses the new one (or by `down`).
+            # A template cannot be renamed: make the new one, move the stack's groups to it,
+            # then delete the old one.
+            from awslb.resources.autoscaling_group import switch_launch
+
             made = self.create(ctx, res, props)
-            ctx.aws.call("ec2", "create_tags", Resources=[obs.physical_id],
-                         Tags=[{"Key": names.TAG_ID, "Value": f"{LOGICAL_ID}-replaced"}])
+            switch_launch(ctx, {"template": obs.physical_id}, {"template": made.physical_id})
+            self.delete(ctx, obs)
             return made
         version = ctx.aws.call(
             "ec2", "create_launch_template_version",
