@@ -292,6 +292,9 @@ class AutoscalingSection(Model):
             )
         if self.launch_template is not None and self.launch_config is not None:
             raise ValueError("launch_config: give autoscaling.launch_template or autoscaling.launch_config, not both")
+        if (self.launch_template is not None or self.launch_config is not None) and len(self.instance_types) == 1:
+            raise ValueError("instance_types: one type is the existing launch template's or configuration's "
+                             "own choice; give several for a mixed-instances group")
         if self.launch_config is not None and self.mixed:
             raise ValueError("instance_types: a mixed-instances group needs a launch template, not a launch "
                              "configuration")

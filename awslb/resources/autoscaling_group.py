@@ -297,6 +297,10 @@ class AutoscalingGroup(Kind):
             params.update(HealthCheckType=props["health_check_type"], HealthCheckGracePeriod=props["grace"])
         if props["subnets"] != a.get("subnets"):
             params["VPCZoneIdentifier"] = ",".join(props["subnets"])
+        if params and props["mixed"] is not None:
+            # Restated on every update of a mixed group: AWS keeps a policy an update leaves out,
+            # moto drops it; stating the same policy again changes nothing on either.
+            params.update(launch_params(props))
         if params:
             ctx.aws.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=name, **params)
         self._sync_balancers(ctx, name, props, a)
@@ -403,7 +407,7 @@ class AutoscalingGroup(Kind):
                       "autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh",
                       "autoscaling:DeleteLaunchConfiguration", "iam:CreateServiceLinkedRole",
                       # The group launches from the template with the caller's permissions.
-                      "ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"],
+                      "ec2:RunInstances", "ec2:CreateTags"],
         }
 
 

@@ -411,3 +411,41 @@ def test_fail_each_write_then_rerun_and_down(cli, moto, calls, tmp_path, n) -> N
 def test_a_clean_run_of_the_warm_stack_makes_eight_writes(cli, moto, calls, tmp_path) -> None:
     assert cli("up", "-f", str(stack(tmp_path, WARM)), "--yes").exit_code == 0
     assert len(calls.mutating) == 8, calls.mutating
+
+
+def test_single_type_with_warm_pool_to_mixed_in_place(cli, moto, calls, tmp_path) -> None:
+    f = stack(tmp_path, WARM)
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    stack(tmp_path, 'name = "wcs-edge-asg"\nmin = 1\nmax = 4\ninstance_types = ["c5.large", "m5.large"]\n'
+                    "on_demand_percent = 50\non_demand_base = 1\n")
+    calls.clear()
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 0, r.stderr
+    ops = [op for _, op in calls.mutating]
+    assert "CreateAutoScalingGroup" not in ops
+    # The warm pool goes first: AWS refuses one beside a mixed-instances policy.
+    assert ops.index("DeleteWarmPool") < ops.index("UpdateAutoScalingGroup")
+    aws = Aws(region=REGION)
+    dist = group(aws)["MixedInstancesPolicy"]["InstancesDistribution"]
+    assert dist["OnDemandPercentageAboveBaseCapacity"] == 50 and dist["OnDemandBaseCapacity"] == 1
+    calls.clear()
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    assert calls.mutating == []
+
+
+def test_desired_in_the_stack_file_is_applied_when_it_changes(cli, moto, calls, tmp_path) -> None:
+    f = stack(tmp_path, MIXED)
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    aws = Aws(region=REGION)
+    # The application (or the CPU policy) scales to 4: the unchanged stack file leaves that alone.
+    assert cli("asg", "scale", "wcs-edge-asg", "--desired", "4").exit_code == 0
+    calls.clear()
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    assert calls.mutating == [] and group(aws)["DesiredCapacity"] == 4
+    # A new value in the stack file is applied.
+    stack(tmp_path, MIXED.replace("desired = 2", "desired = 3"))
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    assert group(aws)["DesiredCapacity"] == 3
+    calls.clear()
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    assert calls.mutating == []

@@ -41,6 +41,8 @@ ASG = ["asg", "create", "--name", "edge", "--template", "edge", "--ami", AMI, "-
     (["asg", "create", "--name", "edge", "--launch-config", "lc", "--instance-type", "c5.large",
       "--instance-type", "c5.xlarge", "--yes"], 4, "autoscaling.instance_types: a mixed-instances group needs a launch template"),
     (["asg", "scale", "edge"], 2, "--desired"),
+    (["asg", "create", "--name", "edge", "--launch-template", "lt", "--instance-type", "c5.large", "--yes"], 4,
+     "autoscaling.instance_types: one type is the existing launch template's"),
 ])
 def test_bad_input(cli, calls, args, code, needle) -> None:
     r = cli(*args)
