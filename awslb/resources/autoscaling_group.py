@@ -85,7 +85,7 @@ def balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[s
     tgs = [_target_group_arn(aws, t) for t in asg.target_groups]
     own_alb = own_elb = False
     if asg.alb is not None:
-        if lb is not None and lb.type == "application" and lb.name == asg.alb:
+        if lb is not None and lb.type == "application" and asg.alb in (lb.name, names.elbv2(spec.name, "alb")):
             own_alb = True
         else:
             found = aws.find("elbv2", "describe_load_balancers", Names=[asg.alb])
@@ -93,6 +93,9 @@ def balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[s
                 raise InputError(f"autoscaling.alb: no such Application Load Balancer in {aws.region}: {asg.alb}")
             arn = found["LoadBalancers"][0]["LoadBalancerArn"]
             groups = aws.paginate("elbv2", "describe_target_groups", "TargetGroups", LoadBalancerArn=arn)
+            if len(groups) > 1:  # the WebSocket one: on the WebSocket port (8080 in the guides)
+                ws_port = lb.ws_port if lb is not None else 8080
+                groups = [g for g in groups if g.get("Port") == ws_port] or groups
             if len(groups) != 1:
                 which = ", ".join(g["TargetGroupName"] for g in groups) or "none"
                 raise InputError(f"autoscaling.alb: {asg.alb} has {len(groups)} target groups ({which}): "

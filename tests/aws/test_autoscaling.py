@@ -449,3 +449,19 @@ def test_desired_in_the_stack_file_is_applied_when_it_changes(cli, moto, calls, 
     calls.clear()
     assert cli("up", "-f", str(f), "--yes").exit_code == 0
     assert calls.mutating == []
+
+
+def test_alb_by_name_picks_its_websocket_target_group(cli, moto) -> None:
+    aws = Aws(region=REGION)
+    ws = make_target_group(aws, "ext-ws")
+    vpc = aws.call("ec2", "describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    stat = aws.call("elbv2", "create_target_group", Name="ext-stat", Protocol="HTTP", Port=8081, VpcId=vpc,
+                    TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    lb = aws.call("elbv2", "create_load_balancer", Name="ext-alb", Subnets=default_subnets(aws)[:2],
+                  Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+    for port, tg in ((8080, ws), (8081, stat)):
+        aws.call("elbv2", "create_listener", LoadBalancerArn=lb, Protocol="HTTP", Port=port,
+                 DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    r = asg_create(cli, "--alb", "ext-alb")
+    assert r.exit_code == 0, r.stderr
+    assert group(aws, "edge")["TargetGroupARNs"] == [ws]
