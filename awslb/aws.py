@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
 
 from awslb import __version__
@@ -290,6 +291,11 @@ def _mapped(operation: str) -> Iterator[None]:
         ) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise AwsError(_camel(operation), type(exc).__name__, str(exc)) from None
+    except botocore.parsers.ResponseParserError as exc:
+        # Not an AWS answer at all: an emulator (--sandbox, --endpoint-url) lacking the call.
+        raise AwsError(_camel(operation), "InvalidResponse", str(exc).splitlines()[0].rstrip(":"),
+                       "the endpoint did not answer like AWS: an emulator behind --endpoint-url or "
+                       "--sandbox may not implement this call") from None
 
 
 def _camel(snake: str) -> str:

@@ -31,6 +31,11 @@ REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 AMI_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]{3,128}$")
 # A Classic health-check target: 'HTTP:8081/?action=stat', 'HTTPS:8444/?action=stat'.
 HEALTH_TARGET = re.compile(r"^(HTTPS?):(\d{1,5})(/\S*)$", re.IGNORECASE)
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+# Launch template names: 3-128 of letters, digits and ( ) . - / _ (EC2's rule).
+LAUNCH_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9().\-/_]{3,128}$")
+# Auto Scaling names (groups, launch configurations): no colon, at most 255 characters.
+ASG_NAME = re.compile(r"^[^:\s][^:]{0,239}$")
 
 # ELB security policy with TLS 1.3 and 1.2 only (AWS's recommended policy).
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -224,15 +229,17 @@ class LoadBalancerSection(Model):
 
 
 class LaunchSection(Model):
-    kind: Literal["template", "config"] = "template"
+    kind: Literal["template", "config"] = Field(
+        default="template", description="template: a launch template; config: a legacy launch configuration")
     name: str | None = None
-    userdata: str = "edge"
+    userdata: str = Field(default="edge", description='user-data template (userdata/NAME.sh.j2); "none": no user-data')
     instance_type: str = "c5.large"
     key_name: str | None = None
     volume_size: int | None = Field(default=None, ge=8, le=16384)
     vars: dict[str, str | int | bool | float] = {}
     security_groups: list[str] = []
-    ami: str | None = None
+    ami: str | None = Field(default=None, description="this image instead of the stack's [image]")
+    detailed_monitoring: bool = Field(default=True, description="1-minute CloudWatch metrics (faster CPU scaling)")
 
     @field_validator("ami")
     @classmethod
@@ -240,6 +247,31 @@ class LaunchSection(Model):
         if v is not None and not AMI_ID.match(v):
             raise ValueError(f"not an image id (ami-...): {v!r}")
         return v
+
+    @field_validator("instance_type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if not INSTANCE_TYPE.match(v):
+            raise ValueError(f"not an instance type (like c5.large): {v!r}")
+        return v
+
+    @field_validator("security_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        for g in v:
+            if not re.match(r"^sg-[0-9a-f]{8,17}$", g):
+                raise ValueError(f"not a security group id (sg-...): {g!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _name(self) -> LaunchSection:
+        if self.name is not None:
+            if self.kind == "template" and not LAUNCH_TEMPLATE_NAME.match(self.name):
+                raise ValueError(f"name: a launch template name is 3-128 letters, digits and ().-/_: {self.name!r}")
+            if self.kind == "config" and not ASG_NAME.match(self.name):
+                raise ValueError(f"name: a launch configuration name has no colon and at most 240 characters: "
+                                 f"{self.name!r}")
+        return self
 
 
 class WarmPool(Model):
@@ -259,6 +291,8 @@ class AutoscalingSection(Model):
     min: int = Field(default=1, ge=0)
     max: int = Field(default=10, ge=1)
     desired: int | None = Field(default=None, ge=0)
+    policy: Literal["cpu", "none"] = Field(
+        default="cpu", description="cpu: target tracking on average CPU; none: the application scales the group")
     cpu_target: float | None = Field(default=70, gt=0, le=100)
     warmup: int = Field(default=300, ge=0, le=3600)
     health_check_grace: int = Field(default=300, ge=0, le=7200)
@@ -267,6 +301,33 @@ class AutoscalingSection(Model):
     instance_types: list[str] = []
     warm_pool: WarmPool | None = None
     subnets: list[str] = []
+    launch_template: str | None = Field(default=None, description="an existing launch template by name")
+    launch_config: str | None = Field(default=None, description="an existing launch configuration by name")
+    target_groups: list[str] = Field(default=[], description="existing target groups (ARN or name) to attach")
+    alb: str | None = Field(default=None, description="attach to this Application Load Balancer's target group")
+    elb: str | None = Field(default=None, description="attach to this Classic Load Balancer")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, v: list[str]) -> list[str]:
+        for t in v:
+            if not INSTANCE_TYPE.match(t):
+                raise ValueError(f"not an instance type (like c5.large): {t!r}")
+        if len(set(v)) != len(v):
+            raise ValueError("an instance type is given twice")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not ASG_NAME.match(v):
+            raise ValueError(f"an Auto Scaling group name has no colon and at most 240 characters: {v!r}")
+        return v
+
+    @property
+    def mixed(self) -> bool:
+        """A mixed-instances policy: several instance types, or some Spot capacity."""
+        return len(self.instance_types) > 1 or self.on_demand_percent < 100
 
     @model_validator(mode="after")
     def _sizes(self) -> AutoscalingSection:
@@ -279,6 +340,19 @@ class AutoscalingSection(Model):
                 "warm_pool: AWS does not support a warm pool on a group with a mixed instances policy "
                 "(several instance_types)"
             )
+        if self.warm_pool is not None and self.on_demand_percent < 100:
+            raise ValueError(
+                "warm_pool: AWS does not support a warm pool on a group with Spot instances "
+                "(on_demand_percent below 100)"
+            )
+        if self.launch_template is not None and self.launch_config is not None:
+            raise ValueError("launch_config: give autoscaling.launch_template or autoscaling.launch_config, not both")
+        if (self.launch_template is not None or self.launch_config is not None) and len(self.instance_types) == 1:
+            raise ValueError("instance_types: one type is the existing launch template's or configuration's "
+                             "own choice; give several for a mixed-instances group")
+        if self.launch_config is not None and self.mixed:
+            raise ValueError("instance_types: a mixed-instances group needs a launch template, not a launch "
+                             "configuration")
         return self
 
 
@@ -397,8 +471,16 @@ class StackSpec(Model):
 
     @model_validator(mode="after")
     def _cross(self) -> StackSpec:
-        if self.autoscaling is not None and self.launch is None:
+        asg = self.autoscaling
+        if asg is not None and self.launch is None and asg.launch_template is None and asg.launch_config is None:
             raise ValueError("launch: an [autoscaling] section needs a [launch] section")
+        if asg is not None and self.launch is not None and asg.launch_template is None and asg.launch_config is None:
+            if self.launch.kind == "config" and asg.mixed:
+                raise ValueError("autoscaling.instance_types: a mixed-instances group needs a launch template "
+                                 "(launch.kind = \"template\"), not a launch configuration")
+            if len(asg.instance_types) == 1 and asg.instance_types[0] != self.launch.instance_type:
+                raise ValueError("autoscaling.instance_types: one type must match launch.instance_type "
+                                 "(give several for a mixed-instances group)")
         if self.launch is not None and self.launch.ami is None and self.image is None:
             raise ValueError("image: a [launch] section needs an [image] section or launch.ami")
         return self

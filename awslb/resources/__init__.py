@@ -6,11 +6,14 @@ add it to ``KINDS`` below. Everything else (plan, apply, ledger, down, status) f
 
 from __future__ import annotations
 
+from awslb.resources.autoscaling_group import AutoscalingGroup
 from awslb.resources.base import Kind
-from awslb.resources.listener import Listener
-from awslb.resources.load_balancer import LoadBalancer
 from awslb.resources.classic_lb import ClassicLoadBalancer
 from awslb.resources.image import Image
+from awslb.resources.launch_config import LaunchConfig
+from awslb.resources.launch_template import LaunchTemplate
+from awslb.resources.listener import Listener
+from awslb.resources.load_balancer import LoadBalancer
 from awslb.resources.security_group import SecurityGroup
 from awslb.resources.target_group import TargetGroup
 
@@ -21,6 +24,9 @@ KINDS: tuple[Kind, ...] = (
     Listener(),
     Image(),
     ClassicLoadBalancer(),
+    LaunchTemplate(),
+    LaunchConfig(),
+    AutoscalingGroup(),
 )
 
 
