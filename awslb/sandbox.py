@@ -89,6 +89,9 @@ def seed_account(aws: Any) -> dict[str, Any]:
     inst = aws.call(
         "ec2", "run_instances", ImageId=image, InstanceType="c5.large", MinCount=1, MaxCount=1,
         SubnetId=keep[0]["SubnetId"],
+        # The root volume on the image's root device name, as on AWS (moto otherwise
+        # attaches it as /dev/sda1 while reporting /dev/xvda as the root device).
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 20, "VolumeType": "gp3"}}],
         TagSpecifications=[{"ResourceType": "instance", "Tags": [
             {"Key": "Name", "Value": "wcs-configured"}, {"Key": "Role", "Value": "media-server"}]}],
     )["Instances"][0]

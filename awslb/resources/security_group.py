@@ -1,6 +1,8 @@
 """Security groups from the guides: one for the balancer, one for the media servers.
 
-The balancer group opens the listener ports to clients. The instance group follows the
+The balancer group opens the listener ports to clients. A stack with nothing in front of
+its servers (seed 003: the application sends each client to a server) opens WebSocket 8080
+and WSS 8443 on the servers to the world instead. The instance group follows the
 port set of the WCS guide (seed 001): the WebSocket/stat ports (8080-8084, 8443-8445) and
 the HAProxy agent port (9707) only from the balancer's group; 80, 443, 8888, 9091, RTMP
 1935/udp and the WebRTC media range (30000-33000/udp) from anywhere, because media goes
@@ -26,6 +28,8 @@ PUBLIC_INSTANCE_PORTS = [("tcp", 80, 80), ("tcp", 443, 443), ("tcp", 8888, 8888)
                          ("udp", 1935, 1935)]
 # Open on the media servers only from the balancer's group.
 BALANCER_ONLY_PORTS = [("tcp", 8080, 8084), ("tcp", 8443, 8445)]
+# With nothing in front (seed 003: clients reach each server directly), WS and WSS are public.
+DIRECT_PORTS = [("tcp", 8080, 8080), ("tcp", 8443, 8443)]
 AGENT_PORT = 9707
 
 Rule = tuple[str, int, int, str]  # (protocol, from, to, source: CIDR or sg-id)
@@ -64,7 +68,8 @@ def instance_rules(spec: StackSpec, lb_group: Any, haproxy_group: Any = None) ->
         # The HAProxy host reaches the WebSocket/stat ports and asks the agent (seed 001).
         rules += [[proto, lo, hi, haproxy_group] for proto, lo, hi in from_lb]
     media_lo, media_hi = port_range(spec.stack.media_ports)
-    for proto, lo, hi in [*PUBLIC_INSTANCE_PORTS, ("udp", media_lo, media_hi)]:
+    direct = DIRECT_PORTS if spec.load_balancer is None and spec.haproxy is None else []
+    for proto, lo, hi in [*direct, *PUBLIC_INSTANCE_PORTS, ("udp", media_lo, media_hi)]:
         for cidr in ANYWHERE:
             rules.append([proto, lo, hi, cidr])
     if spec.stack.ssh_cidr:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from tests.aws.classic_helpers import (
     tagged_balancers,
     tags,
 )
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT
 
 STACK = "wcs"
 NAME = "wcs-elb"
@@ -212,15 +211,6 @@ def test_a_certificate_that_is_not_issued_is_refused(cli, aws, calls, monkeypatc
     assert calls.mutating == []
 
 
-def example_without_autoscaling(tmp_path: Path) -> Path:
-    text = (ROOT / "examples" / "classic-elb.toml").read_text()
-    # The [launch] and [autoscaling] sections (the last two) are built on another branch: the
-    # lead enables the full example once the launch_config/autoscaling_group kinds are merged.
-    head, sep, _ = text.partition("\n[launch]")
-    assert sep, "the example keeps [launch] and [autoscaling] last"
-    return write(tmp_path / "classic-elb.toml", head + "\n")
-
-
 def test_the_full_example_is_a_valid_stack_file() -> None:
     s = spec.load(ROOT / "examples" / "classic-elb.toml")
     assert s.load_balancer is not None and s.load_balancer.type == "classic"
@@ -231,7 +221,7 @@ def test_the_full_example_is_a_valid_stack_file() -> None:
 def test_example_up_again_and_down(cli, aws, calls, tmp_path) -> None:
     run_server(aws)
     cert = issue_certificate(aws)  # the sandbox's media.example.com certificate
-    f = example_without_autoscaling(tmp_path)
+    f = ROOT / "examples" / "classic-elb.toml"
     r = cli("up", "-f", str(f), "--yes")
     assert r.exit_code == 0, r.stderr
     lb = balancer(aws, "wcs-classic-elb")
@@ -245,8 +235,19 @@ def test_example_up_again_and_down(cli, aws, calls, tmp_path) -> None:
 
     status = json.loads(cli("--output", "json", "status", "wcs-classic").stdout)
     kinds = {x["id"]: x for x in status["resources"]}
-    assert set(kinds) == {"lb-sg", "instance-sg", "image", "classic-lb"}
+    assert set(kinds) == {"lb-sg", "instance-sg", "image", "classic-lb", "launch-config", "asg"}
     assert kinds["classic-lb"]["dns_name"] == lb["DNSName"]
+    # Step 3-4: a launch configuration from the image, a group behind the balancer on CPU.
+    [group] = aws.call("autoscaling", "describe_auto_scaling_groups",
+                       AutoScalingGroupNames=[kinds["asg"]["physical_id"]])["AutoScalingGroups"]
+    assert group["LoadBalancerNames"] == ["wcs-classic-elb"]
+    assert group["HealthCheckType"] == "ELB" and group["HealthCheckGracePeriod"] == 300
+    [lc] = aws.call("autoscaling", "describe_launch_configurations",
+                    LaunchConfigurationNames=[group["LaunchConfigurationName"]])["LaunchConfigurations"]
+    assert lc["ImageId"] == image["ImageId"]
+    [policy] = aws.call("autoscaling", "describe_policies",
+                        AutoScalingGroupName=group["AutoScalingGroupName"])["ScalingPolicies"]
+    assert policy["TargetTrackingConfiguration"]["TargetValue"] == 70
 
     calls.clear()
     again = cli("up", "-f", str(f), "--yes")
@@ -257,6 +258,8 @@ def test_example_up_again_and_down(cli, aws, calls, tmp_path) -> None:
     r = cli("down", "wcs-classic", "--yes")
     assert r.exit_code == 0, r.stderr
     assert tagged_balancers(aws, "wcs-classic") == []
+    assert aws.call("autoscaling", "describe_auto_scaling_groups")["AutoScalingGroups"] == []
+    assert aws.call("autoscaling", "describe_launch_configurations")["LaunchConfigurations"] == []
     assert len(stack_images(aws, "wcs-classic")) == 1  # images stay unless asked
     r = cli("down", "wcs-classic", "--yes", "--delete-images")
     assert r.exit_code == 0, r.stderr

@@ -1,52 +1,56 @@
-"""examples/alb-autoscaling-edge.toml under moto, without its [load_balancer] section.
+"""examples/alb-autoscaling-edge.toml under moto: the README's quick-start flow, whole.
 
-The balancer kinds (ALB, target group, listeners) are built on other branches; here the
-example's image, launch template and Auto Scaling group are applied, planned again
-(nothing to do) and torn down. The wiring to the WebSocket target group is checked in
-tests/unit/test_autoscaling_units.py.
+ALB + WebSocket target group + listener switched to HTTPS 8443 + edge launch template +
+mixed-instances Auto Scaling group attached to the target group. Applied, read back from
+AWS, applied again (nothing to do) and torn down.
 """
 
 import base64
-import tomllib
-from pathlib import Path
 
 from awslb.aws import Aws
-from tests.conftest import REGION
+from tests.conftest import REGION, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def without_balancer(tmp_path: Path) -> Path:
-    text = (ROOT / "examples" / "alb-autoscaling-edge.toml").read_text()
-    start = text.index("[load_balancer]")
-    end = text.index("[launch]")
-    out = tmp_path / "example.toml"
-    out.write_text(text[:start] + text[end:])  # dropped: the balancer kinds are not on this branch
-    assert "load_balancer" not in tomllib.loads(out.read_text())
-    return out
+EXAMPLE = ROOT / "examples" / "alb-autoscaling-edge.toml"
 
 
-def test_example_up_again_and_down(cli, moto, calls, tmp_path) -> None:
-    f = without_balancer(tmp_path)
-    r = cli("up", "-f", str(f), "--yes")
+def test_example_up_again_and_down(cli, seeded, calls) -> None:
+    r = cli("up", "-f", str(EXAMPLE), "--yes")
     assert r.exit_code == 0, r.stderr
     aws = Aws(region=REGION)
     [g] = aws.call("autoscaling", "describe_auto_scaling_groups", AutoScalingGroupNames=["wcs-edge"])["AutoScalingGroups"]
     assert (g["MinSize"], g["MaxSize"]) == (1, 10)
+    assert g["HealthCheckType"] == "ELB" and g["HealthCheckGracePeriod"] > 0
     mip = g["MixedInstancesPolicy"]
     assert mip["InstancesDistribution"]["OnDemandPercentageAboveBaseCapacity"] == 100
     assert [o["InstanceType"] for o in mip["LaunchTemplate"]["Overrides"]] == ["c5.large", "c5.xlarge"]
+    # The group sends its instances to the stack's WebSocket target group.
+    [tg] = aws.call("elbv2", "describe_target_groups", TargetGroupArns=g["TargetGroupARNs"])["TargetGroups"]
+    assert (tg["Port"], tg["Protocol"], tg["ProtocolVersion"]) == (8080, "HTTP", "HTTP1")
+    assert (tg["HealthCheckPort"], tg["HealthCheckPath"]) == ("8081", "/?action=stat")
+    [lb] = aws.call("elbv2", "describe_load_balancers", LoadBalancerArns=tg["LoadBalancerArns"])["LoadBalancers"]
+    listeners = aws.call("elbv2", "describe_listeners", LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    ws = [x for x in listeners if x["DefaultActions"][0].get("TargetGroupArn") == tg["TargetGroupArn"]]
+    assert [(x["Port"], x["Protocol"]) for x in ws] == [(8443, "HTTPS")]
+    assert ws[0]["Certificates"][0]["CertificateArn"] == seeded["certificate"]
+    [policy] = aws.call("autoscaling", "describe_policies", AutoScalingGroupName="wcs-edge")["ScalingPolicies"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert policy["TargetTrackingConfiguration"]["TargetValue"] == 70
     lt = aws.call("ec2", "describe_launch_template_versions", LaunchTemplateName="wcs-edge",
                   Versions=["$Default"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
     script = base64.b64decode(lt["UserData"]).decode()
-    assert "172.31.43.82" in script and lt["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == 20
+    assert script.startswith("#!/bin/bash") and "cdn_point_of_entry" in script
+    assert lt["MetadataOptions"]["HttpTokens"] == "required"
+    assert lt["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+
     calls.clear()
-    assert cli("up", "-f", str(f), "--yes").exit_code == 0
-    assert calls.mutating == []
-    plan = cli("plan", "-f", str(f), "--exit-code")
-    assert plan.exit_code == 0
-    assert cli("down", "wcs-edge", "--yes").exit_code == 0
+    again = cli("up", "-f", str(EXAMPLE), "--yes")
+    assert again.exit_code == 0 and calls.mutating == [], calls.mutating
+    assert cli("plan", "-f", str(EXAMPLE), "--exit-code").exit_code == 0
+
+    assert cli("down", "wcs-edge", "--yes", "--delete-images").exit_code == 0
     assert aws.call("autoscaling", "describe_auto_scaling_groups")["AutoScalingGroups"] == []
+    assert aws.call("elbv2", "describe_load_balancers")["LoadBalancers"] == []
+    assert aws.call("elbv2", "describe_target_groups")["TargetGroups"] == []
     assert aws.call("ec2", "describe_launch_templates",
                     Filters=[{"Name": "tag:awslb:stack", "Values": ["wcs-edge"]}])["LaunchTemplates"] == []
     assert aws.call("ec2", "describe_security_groups",

@@ -129,7 +129,7 @@ def test_errors_name_the_flag(message, want) -> None:
 
 @pytest.mark.parametrize("data, needle", [
     ({"load_balancer": {"health_check": "HTTP:8081"}}, "load_balancer.health_check: expected PROTOCOL:PORT/PATH"),
-    ({"load_balancer": {"name": "a" * 33}}, "load_balancer.name: at most 32"),
+    ({"load_balancer": {"name": "a" * 33}}, "load_balancer.name: not a load balancer name"),
     ({"image": {"from_instance": "x", "name": "ab"}}, "image.name: an image name is 3-128"),
     ({"image": {"from_instance": "x", "copy_to": ["eu-west-1", "eu-west-1"]}}, "image.copy_to: a region is listed twice"),
 ])

@@ -67,3 +67,18 @@ def test_port_range() -> None:
     for bad in ("33000-30000", "0-10", "a-b", "70000"):
         with pytest.raises(ValueError):
             spec.port_range(bad)
+
+
+def test_servers_without_a_balancer_open_websocket_ports_to_clients() -> None:
+    from awslb.resources.base import Network
+    from awslb.resources.security_group import SecurityGroup
+
+    net = Network("us-east-1", "vpc-1", ("subnet-1",))
+    direct = spec.parse({"stack": {"name": "pool"}, "image": {"id": "ami-12345678"}, "launch": {},
+                         "autoscaling": {"policy": "none"}})
+    behind = spec.parse({"stack": {"name": "pool"}, "load_balancer": {}})
+    for s, public in ((direct, True), (behind, False)):
+        inst = next(r for r in SecurityGroup().desired(s, net) if r.id == "instance-sg")
+        rules = {tuple(r) for r in inst.props["ingress"]}
+        assert (("tcp", 8080, 8080, "0.0.0.0/0") in rules) is public
+        assert not any(r[1] <= 8081 <= r[2] and r[3] == "0.0.0.0/0" for r in rules)  # stat page stays closed
