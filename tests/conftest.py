@@ -53,6 +53,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def moto_like_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where moto 5.2 differs from AWS in the guides' flows (awslb/moto_gaps.py: snapshot tags
+    on CreateImage, the instance protocol of Classic listeners), patched as in the sandbox."""
+    from awslb import moto_gaps
+
+    for obj, attr, value in moto_gaps.patches():
+        monkeypatch.setattr(obj, attr, value)
+
+
 @dataclass
 class Calls:
     """Every AWS call made, as (service, Operation), recorded with a before-call hook."""

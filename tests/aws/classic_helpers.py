@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from moto.ec2.models.amis import AMIS
 
-from awslb import moto_gaps
 from awslb.aws import Aws
 
 BASE_AMI = str(AMIS[0]["ami_id"])  # one of the public images moto has in every region
-
-
-def fill_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2 differs from AWS in two places these flows touch (see awslb/moto_gaps.py):
-    CreateImage's snapshot TagSpecifications (NotImplementedError) and the InstanceProtocol of
-    Classic listeners (reported as the front protocol). The sandbox fills them the same way."""
-    for obj, attr, value in moto_gaps.patches():
-        monkeypatch.setattr(obj, attr, value)
 
 
 def run_server(aws: Aws, name: str = "wcs-configured") -> str:

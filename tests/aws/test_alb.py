@@ -398,67 +398,6 @@ def test_stack_file_with_a_bad_certificate_changes_nothing(cli, aws, calls, tmp_
 
 # -- fault injection: fail each mutating call of the example in turn --------------------------
 
-class FailNth:
-    """A before-call hook: counts mutating calls; while armed, fails the one at index ``n``."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.seen: list[str] = []
-        self.armed = False
-
-    def __call__(self, model, params, **kwargs):
-        from awslb import aws as aws_mod
-
-        if aws_mod.is_mutating(model.name):
-            self.seen.append(model.name)
-            if self.armed and len(self.seen) == self.n + 1:
-                raise aws_mod.client_error(model.name, "InternalFailure", f"injected into call {self.n + 1}")
-
-
-def test_every_failed_call_is_resumed_and_torn_down() -> None:
-    """After any one failed write, running again completes the stack; `down` leaves nothing."""
-    from moto import mock_aws
-
-    from awslb import aws as aws_mod
-    from awslb import deploy, spec
-    from awslb.errors import StepFailed
-    from awslb.ui import UI
-
-    the_spec = spec.load(EXAMPLE)
-    opts = deploy.Options(poll=0.01, delete_timeout=5)
-    k = 0
-    while True:
-        fault = FailNth(k)
-        with mock_aws(), aws_mod.hooked("before-call", fault):
-            aws = Aws(region=REGION)
-            run_server(aws)
-            request_cert(aws)
-            fault.seen.clear()
-            fault.armed = True
-            try:
-                deploy.up(aws, UI(), the_spec, opts=opts)
-                injected = False
-            except StepFailed:
-                injected = True
-            fault.armed = False
-            failed_op = fault.seen[k] if injected else None
-            k += 1
-            deploy.up(aws, UI(), the_spec, opts=opts)
-            before = len(fault.seen)
-            again = deploy.up(aws, UI(), the_spec, opts=opts)
-            assert not again.plan.pending and len(fault.seen) == before, failed_op
-            got = read_back(aws, "wcs-alb")
-            assert got["alb"]["attrs"]["idle_timeout.timeout_seconds"] == "3600", failed_op
-            assert got["tg"]["ws-tg"]["attrs"]["stickiness.enabled"] == "true", failed_op
-            assert len(got["tg"]["ws-tg"]["targets"]) == 1, failed_op
-            assert got["listeners"]["ws-listener"]["Protocol"] == "HTTPS", failed_op
-            deploy.down(aws, UI(), "wcs-alb", opts=opts)
-            assert nothing_tagged(aws, "wcs-alb"), failed_op
-        if not injected:
-            break
-    assert k > 10  # every write of the stack was failed once
-
-
 def test_example_runs_in_the_sandbox(tmp_path) -> None:
     """The command in the example's header, as a user runs it (moto's server on loopback)."""
     from tests.conftest import run_awslb

@@ -370,44 +370,6 @@ def test_an_emulator_without_instance_refresh_is_one_line(cli, moto) -> None:
     assert r.stderr.count("error:") == 1
 
 
-class FailNth:
-    """Fails the n-th mutating AWS call (counted from 0) with an InternalFailure."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.seen = 0
-
-    def __call__(self, model, params, **kwargs):
-        if not aws_mod.is_mutating(model.name):
-            return None
-        self.seen += 1
-        if self.seen - 1 == self.n:
-            raise aws_mod.client_error(model.name, "InternalFailure")
-        return None
-
-
-# A clean run of the WARM stack makes 8 writes: 2 groups, 2 rule sets, the template, the group,
-# its policy and its warm pool.
-@pytest.mark.parametrize("n", range(8))
-def test_fail_each_write_then_rerun_and_down(cli, moto, calls, tmp_path, n) -> None:
-    f = stack(tmp_path, WARM)
-    fail = FailNth(n)
-    with aws_mod.hooked("before-call", fail):
-        r = cli("up", "-f", str(f), "--yes")
-    assert r.exit_code == 1 and "InternalFailure" in r.stderr
-    assert cli("up", "-f", str(f), "--yes").exit_code == 0
-    calls.clear()
-    assert cli("up", "-f", str(f), "--yes").exit_code == 0
-    assert calls.mutating == []
-    aws = Aws(region=REGION)
-    assert aws.call("autoscaling", "describe_warm_pool", AutoScalingGroupName="wcs-edge-asg")["WarmPoolConfiguration"]
-    assert aws.call("autoscaling", "describe_policies", AutoScalingGroupName="wcs-edge-asg")["ScalingPolicies"]
-    assert cli("down", "wcs-asg", "--yes").exit_code == 0
-    assert stack_groups(aws) == []
-    assert aws.call("ec2", "describe_launch_templates",
-                    Filters=[{"Name": "tag:awslb:stack", "Values": ["wcs-asg"]}])["LaunchTemplates"] == []
-
-
 def test_a_clean_run_of_the_warm_stack_makes_eight_writes(cli, moto, calls, tmp_path) -> None:
     assert cli("up", "-f", str(stack(tmp_path, WARM)), "--yes").exit_code == 0
     assert len(calls.mutating) == 8, calls.mutating

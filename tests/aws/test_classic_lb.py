@@ -9,7 +9,6 @@ import pytest
 from awslb import spec
 from tests.aws.classic_helpers import (
     balancer,
-    fill_moto_gaps,
     issue_certificate,
     run_server,
     stack_images,
@@ -20,11 +19,6 @@ from tests.conftest import ROOT
 
 STACK = "wcs"
 NAME = "wcs-elb"
-
-
-@pytest.fixture(autouse=True)
-def _moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
-    fill_moto_gaps(monkeypatch)
 
 
 def create_elb(cli, *extra: str):

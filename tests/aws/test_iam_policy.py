@@ -73,18 +73,6 @@ ALLOWED_UNUSED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where moto differs from AWS in a flow (awslb/moto_gaps.py, when a kind ships one:
-    CreateImage with snapshot tags), the same patches the sandbox and the kinds' tests use."""
-    try:
-        from awslb import moto_gaps  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    for obj, attr, value in moto_gaps.patches():
-        monkeypatch.setattr(obj, attr, value)
-
-
 def recorded_run(example: Path) -> tuple[set[str], dict]:
     """Apply then delete the example under moto; the IAM actions of every call made."""
     s = spec.load(example)

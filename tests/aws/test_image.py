@@ -8,14 +8,9 @@ import pytest
 
 from awslb import aws as aws_mod
 from awslb import deploy, spec
-from tests.aws.classic_helpers import BASE_AMI, fill_moto_gaps, run_server, stack_images, tags
+from tests.aws.classic_helpers import BASE_AMI, run_server, stack_images, tags
 
 STACK = "wcs"
-
-
-@pytest.fixture(autouse=True)
-def _moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
-    fill_moto_gaps(monkeypatch)
 
 
 def ami_create(cli, *extra: str):
