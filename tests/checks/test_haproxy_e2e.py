@@ -5,10 +5,19 @@ The servers listen on 127.0.0.2 and 127.0.0.3 (same ports, like two hosts), so t
 rendered by the CLI exactly as for real servers. HAProxy connects from the source addresses
 127.0.0.4/127.0.0.5 (seed 004); the stand-ins record the peer address they see.
 Everything is bounded: waits poll HAProxy's admin socket with a deadline.
+
+The WebSocket clients are websockets' asyncio clients on one event loop thread, not its
+threaded (sync) clients: a sync client reads its TLS socket in a background thread while the
+caller writes the upgrade request, and with TLS 1.3 the server's post-handshake session tickets
+arrive exactly then. Two threads in one OpenSSL connection is unsupported; now and then the
+request was lost (written by SSL_write, never on the wire) and the client timed out waiting
+for the handshake response while HAProxy waited for the request (408, cR, <BADREQ>).
+asyncio's TLS runs every read and write of a connection on the loop thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -25,8 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 from websockets.sync.server import serve
 
 from tests.checks.tls import self_signed_pem
@@ -58,13 +67,25 @@ def free_port(hosts: list[str]) -> int:
     raise RuntimeError("no common free port")
 
 
-def wait_for(what: str, cond: Callable[[], bool], deadline: float = DEADLINE) -> None:
+def wait_for(what: str, cond: Callable[[], bool], deadline: float = DEADLINE,
+             explain: Callable[[], str] = str) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if cond():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}\n{explain()}")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate, then kill if it does not exit; always reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 class StandIn:
@@ -144,6 +165,40 @@ class WebPage:
         self.server.server_close()
 
 
+class Loop:
+    """One asyncio event loop in a daemon thread, for the WebSocket clients."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro, timeout: float = 15.0):
+        """Run ``coro`` on the loop and wait for its result (bounded)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class Client:
+    """A WebSocket client connection, used from the test's (synchronous) thread."""
+
+    def __init__(self, loop: Loop, conn: ClientConnection):
+        self.loop, self.conn = loop, conn
+        self.local_address = conn.local_address
+        self.response = conn.response
+
+    def recv(self, timeout: float) -> str | bytes:
+        return self.loop.run(asyncio.wait_for(self.conn.recv(), timeout), timeout + 5)
+
+    def close(self) -> None:
+        self.loop.run(self.conn.close())
+
+
 class Farm:
     """Two stand-ins, two agents, one haproxy at a time."""
 
@@ -156,16 +211,21 @@ class Farm:
         self.servers = {n: StandIn(n, h, self.ws_port, self.stat_port) for n, h in HOSTS.items()}
         self.web = WebPage()
         self.cert = self_signed_pem(tmp / "cert.pem")
+        self.loop = Loop()
         env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+        # The agent waits at most one interval for the stat page, and one late page is a `down`.
+        # The stand-ins answer from this busy process (~200 threads); 0.2 s was missed on a loaded
+        # 2-core machine (wcs_b DOWN "stat page: timed out", then 503). 1 s is still quick here.
         self.agents = [
             subprocess.Popen([sys.executable, "-m", "awslb", "agent", "serve", "--bind", h,
                               "--port", str(self.agent_port),
                               "--stat-url", f"http://{h}:{self.stat_port}/?action=stat",
                               "--subscribers", "10", "--cpu", "0", "--band-in", "0", "--band-out", "0",
-                              "--interval", "0.2", "--allow", "127.0.0.0/8"],
+                              "--interval", "1", "--allow", "127.0.0.0/8"],
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for h in hosts]
         self.haproxy: subprocess.Popen | None = None
+        self.haproxy_log = tmp / "haproxy.stderr"
         self.front = 0
         self.socket = tmp / "admin.sock"
         self.conns = ExitStack()  # every client connection, closed at the end whatever happens
@@ -184,19 +244,18 @@ class Farm:
             args += ["--source-address", src]
         out = run_awslb(*args)
         assert out.returncode == 0, out.stderr
-        self.haproxy = subprocess.Popen([require_binary("haproxy"), "-db", "-f", str(cfg)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for("haproxy admin socket", lambda: self.socket.exists())
-        wait_for("both servers UP and READY", lambda: self.states() == {"wcs_a": "UP", "wcs_b": "UP"})
+        # stderr to a file, not an unread pipe (a full pipe would block HAProxy); shown on failures.
+        with self.haproxy_log.open("ab") as log:
+            self.haproxy = subprocess.Popen([require_binary("haproxy"), "-db", "-f", str(cfg)],
+                                            stdout=subprocess.DEVNULL, stderr=log)
+        wait_for("haproxy admin socket", lambda: self.socket.exists(), explain=self.diagnostics)
+        # Fully UP (not "UP 1/3", HAProxy's state before the first check) with the agent's first
+        # verdict in: a connection opened earlier could meet a weight or state about to change.
+        wait_for("both servers UP and READY, health and agent checks done", self.ready, explain=self.diagnostics)
 
     def stop_haproxy(self) -> None:
         if self.haproxy is not None:
-            self.haproxy.terminate()
-            try:
-                self.haproxy.wait(10)
-            except subprocess.TimeoutExpired:
-                self.haproxy.kill()
-                self.haproxy.wait(10)
+            stop_process(self.haproxy)
             self.haproxy = None
         self.socket.unlink(missing_ok=True)
 
@@ -220,32 +279,52 @@ class Farm:
         rows = (dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line)
         return {r["svname"]: r for r in rows if r.get("pxname") == "wcs_back" and r.get("svname") in HOSTS}
 
+    def ready(self) -> bool:
+        rows = self.stat()
+        return set(rows) == set(HOSTS) and all(
+            r["status"] == "UP" and r["check_status"] == "L4OK" and r["agent_status"] == "L7OK" for r in rows.values())
+
     def states(self) -> dict[str, str]:
         """Server name -> status: UP, DRAIN (shown as 'DRAIN (agent)'), DOWN, ..."""
         return {name: row["status"].split(" ")[0] for name, row in self.stat().items()}
 
-    def open_ws(self, cookie: str | None = None):
+    def diagnostics(self) -> str:
+        """HAProxy's view, for failure messages: its stderr and the state of its servers."""
+        try:
+            stat = self.admin("show stat")
+        except OSError as exc:
+            stat = f"(admin socket: {exc})"
+        log = self.haproxy_log.read_text(errors="replace")[-4000:] if self.haproxy_log.exists() else ""
+        return f"haproxy stderr:\n{log}\nshow stat:\n{stat}"
+
+    def open_ws(self, cookie: str | None = None) -> tuple[Client, dict]:
         ctx = ssl.create_default_context(cafile=str(self.cert))
         headers = {"Cookie": cookie} if cookie else None
-        ws = self.conns.enter_context(connect(f"wss://127.0.0.1:{self.front}/", ssl=ctx,
-                                              server_hostname="localhost", additional_headers=headers,
-                                              open_timeout=10))
+
+        async def opening() -> ClientConnection:
+            return await connect(f"wss://127.0.0.1:{self.front}/", ssl=ctx, server_hostname="localhost",
+                                 additional_headers=headers, open_timeout=10)
+
+        try:
+            conn = self.loop.run(opening())
+        except Exception as exc:
+            raise AssertionError(f"WebSocket through HAProxy failed: {exc!r}\n{self.diagnostics()}") from exc
+        ws = Client(self.loop, conn)
+        self.conns.callback(ws.close)
         info = json.loads(ws.recv(timeout=10))
         return ws, info
 
     def close(self) -> None:
-        self.conns.close()
-        self.stop_haproxy()
-        for a in self.agents:
-            a.terminate()
-        for a in self.agents:
-            try:
-                a.wait(10)
-            except subprocess.TimeoutExpired:
-                a.kill()
-        for s in self.servers.values():
-            s.close()
-        self.web.close()
+        # Every step runs even when an earlier one raises: no haproxy or agent is left behind.
+        with ExitStack() as stack:
+            stack.callback(self.web.close)
+            for s in self.servers.values():
+                stack.callback(s.close)
+            for a in self.agents:
+                stack.callback(stop_process, a)
+            stack.callback(self.stop_haproxy)
+            stack.callback(self.loop.close)
+            stack.callback(self.conns.close)
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +359,8 @@ def test_websockets_spread_then_drain_moves_new_connections(farm: Farm) -> None:
 
         # wcs_a's stat page crosses the subscriber limit: its agent says drain.
         farm.servers["wcs_a"].subscribers = 12
-        wait_for("wcs_a in DRAIN", lambda: farm.states().get("wcs_a") == "DRAIN")
+        wait_for("wcs_a in DRAIN", lambda: farm.states().get("wcs_a") == "DRAIN",
+                 explain=farm.diagnostics)
         assert farm.states()["wcs_b"] == "UP"
         # HAProxy shows the agent's reason (after '#') in its check status.
         assert farm.stat()["wcs_a"]["last_agt"] == "via agent : up (subscribers 12 >= 10)"
@@ -292,7 +372,8 @@ def test_websockets_spread_then_drain_moves_new_connections(farm: Farm) -> None:
                 ws.close()
         # Below the limit again: the agent sends `ready` (`up` alone would leave it drained).
         farm.servers["wcs_a"].subscribers = 0
-        wait_for("wcs_a back UP", lambda: farm.states().get("wcs_a") == "UP")
+        wait_for("wcs_a back UP", lambda: farm.states().get("wcs_a") == "UP",
+                 explain=farm.diagnostics)
         back = [farm.open_ws() for _ in range(10)]
         try:
             assert {info["server"] for _, info in back} == {"wcs_a", "wcs_b"}
@@ -324,7 +405,8 @@ def test_sticky_client_returns_to_its_server(farm: Farm) -> None:
         w.close()
     # A drained server still takes its persistent clients (HAProxy's DRAIN), not new ones.
     farm.servers[first["server"]].subscribers = 50
-    wait_for("sticky server in DRAIN", lambda: farm.states().get(first["server"]) == "DRAIN")
+    wait_for("sticky server in DRAIN", lambda: farm.states().get(first["server"]) == "DRAIN",
+             explain=farm.diagnostics)
     try:
         w, info = farm.open_ws(cookie)
         assert info["server"] == first["server"]
@@ -337,4 +419,5 @@ def test_sticky_client_returns_to_its_server(farm: Farm) -> None:
         assert first["server"] not in other
     finally:
         farm.servers[first["server"]].subscribers = 0
-        wait_for("sticky server back UP", lambda: farm.states().get(first["server"]) == "UP")
+        wait_for("sticky server back UP", lambda: farm.states().get(first["server"]) == "UP",
+                 explain=farm.diagnostics)
