@@ -35,6 +35,8 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from awslb import stats as stats_page
+
 DEFAULT_PORT = 9707
 DEFAULT_STAT_URL = "http://127.0.0.1:8081/?action=stat"
 
@@ -54,26 +56,12 @@ ADMIN_WORDS = ("ready", "drain", "maint")
 
 # -- the stat page --------------------------------------------------------------------------
 
-def normalize_key(key: str) -> str:
-    """'streams webrtc_in' (as printed in the guide) -> 'streams_webrtc_in'."""
-    return "_".join(key.strip().lower().split())
+def parse_stat(text: str) -> Mapping[str, int | str]:
+    """The stat page's ``key=value`` lines (one parser for the agent and `awslb status`)."""
+    return stats_page.parse(text)
 
 
-def parse_stat(text: str) -> dict[str, str]:
-    """``key=value`` lines of the stat page; section headers (``----Port Stats----``) skipped."""
-    out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("-") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = normalize_key(key)
-        if key:
-            out[key] = value.strip()
-    return out
-
-
-def _count(stats: Mapping[str, str], keys: Iterable[str]) -> int:
+def _count(stats: Mapping[str, int | str], keys: Iterable[str]) -> int:
     total = 0
     for k in keys:
         try:
@@ -83,12 +71,12 @@ def _count(stats: Mapping[str, str], keys: Iterable[str]) -> int:
     return total
 
 
-def stream_counts(stats: Mapping[str, str]) -> tuple[int, int, int]:
+def stream_counts(stats: Mapping[str, int | str]) -> tuple[int, int, int]:
     """(publishers, subscribers, HLS streams) from the stat page's counters."""
     return _count(stats, PUBLISHER_KEYS), _count(stats, SUBSCRIBER_KEYS), _count(stats, HLS_KEYS)
 
 
-def fetch_stat(url: str, timeout: float) -> dict[str, str]:
+def fetch_stat(url: str, timeout: float) -> Mapping[str, int | str]:
     """GET the stat page; any failure is a ``StatError`` with a short reason."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (a configured URL)

@@ -43,9 +43,9 @@ streams stop rate=0
 
 def test_stat_page_parses_despite_spaces_in_keys() -> None:
     stats = agent.parse_stat(GUIDE_STAT)
-    assert stats["streams_webrtc_in"] == "1"
-    assert stats["ports_media_busy"] == "1"
-    assert stats["streams_rtmp_client_out"] == "5"
+    assert stats["streams_webrtc_in"] == 1
+    assert stats["ports_media_busy"] == 1
+    assert stats["streams_rtmp_client_out"] == 5
     assert stats["streams_viewers"] == "test/0"
     assert not any(k.startswith("-") for k in stats)
     # publishers: webrtc_in 1 + rtmp_in 2; subscribers: rtmp_out 3 + rtmp_client_out 5; hls 4
