@@ -52,8 +52,6 @@ GLOBAL_VALUED = {"--profile", "--region", "--endpoint-url", "--output"}
 
 
 def hoist_globals(args: list[str]) -> list[str]:
-    if not args or args[0].startswith("-"):
-        return args
     front: list[str] = []
     rest: list[str] = []
     i = 0

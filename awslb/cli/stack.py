@@ -117,25 +117,35 @@ def status(
 
 
 def show_status(ui: Any, data: dict[str, Any]) -> None:
+    """The stack's resources, one block each: kind, logical id, name, then its live facts."""
     if not data["resources"]:
         ui.line(f"stack {data['stack']}: nothing found in {data['region']}")
         return
-    rows = []
+    ui.line(f"stack {data['stack']} in {data['region']}")
     for r in data["resources"]:
-        extra = {k: v for k, v in r.items() if k not in ("kind", "id", "name", "physical_id")}
-        rows.append([r["kind"], r["id"], r["physical_id"], _facts(extra)])
-    ui.table(f"stack {data['stack']} in {data['region']}", ["kind", "id", "physical id", "state"], rows)
+        name = r.get("name") or r["physical_id"]
+        ui.line(f"  {r['kind']} {r['id']}: {name}" + (f" ({r['physical_id']})" if name != r["physical_id"] else ""))
+        for key, value in r.items():
+            if key not in ("kind", "id", "name", "physical_id"):
+                for line in _fact_lines(key, value):
+                    ui.line(f"    {line}")
 
 
-def _facts(extra: dict[str, Any]) -> str:
+def _fact_lines(key: str, value: Any) -> list[str]:
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [f"{key}:"] + [f"  {_inline(v)}" for v in value]
+    if isinstance(value, list):
+        return [f"{key}: {', '.join(str(v) for v in value) or '-'}"]
+    if isinstance(value, dict):
+        return [f"{key}: {_inline(value)}"]
+    return [f"{key}: {value}"]
+
+
+def _inline(d: dict[str, Any]) -> str:
     parts = []
-    for k, v in extra.items():
-        if isinstance(v, list):
-            v = ", ".join(str(x) for x in v)
-        elif isinstance(v, dict):
-            v = ", ".join(f"{a}={b}" for a, b in v.items())
-        parts.append(f"{k}: {v}")
-    return "; ".join(parts)
+    for k, v in d.items():
+        parts.append(f"{k}=({_inline(v)})" if isinstance(v, dict) else f"{k}={v}")
+    return " ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

@@ -87,3 +87,5 @@ def test_global_options_may_follow_the_command() -> None:
         "--sandbox", "--output", "json", "up", "-f", "s.toml", "--yes"]
     assert hoist_globals(["haproxy", "config", "-o", "out.cfg"]) == ["haproxy", "config", "-o", "out.cfg"]
     assert hoist_globals(["--region", "eu-west-1", "status", "x"]) == ["--region", "eu-west-1", "status", "x"]
+    assert hoist_globals(["--output", "json", "up", "-f", "s.toml", "--sandbox"]) == [
+        "--output", "json", "--sandbox", "up", "-f", "s.toml"]
