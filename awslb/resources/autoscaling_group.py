@@ -276,6 +276,8 @@ class AutoscalingGroup(Kind):
             put_policy(ctx.aws, res.name, props["policy"])
         if props["warm_pool"] is not None:
             put_pool(ctx.aws, res.name, props["warm_pool"])
+        if ctx.wait:
+            wait_in_service(ctx, res.name, list(props["target_groups"]))
         return self._read(ctx, res.name)
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
@@ -400,7 +402,7 @@ class AutoscalingGroup(Kind):
                      "autoscaling:DescribeWarmPool", "autoscaling:DescribeInstanceRefreshes",
                      "autoscaling:DescribeLaunchConfigurations", "ec2:DescribeLaunchTemplates",
                      "ec2:DescribeSubnets", "elasticloadbalancing:DescribeTargetGroups",
-                     "elasticloadbalancing:DescribeLoadBalancers"],
+                     "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetHealth"],
             "write": ["autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
                       "autoscaling:DeleteAutoScalingGroup", "autoscaling:PutScalingPolicy",
                       "autoscaling:DeletePolicy", "autoscaling:PutWarmPool", "autoscaling:DeleteWarmPool",
@@ -583,6 +585,35 @@ def scale(aws: Aws, name: str, desired: int, honor_cooldown: bool = False) -> di
 
 
 TERMINAL = {"Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed", "Baseline"}
+
+
+def wait_in_service(ctx: Context, name: str, target_groups: list[str]) -> None:
+    """Until the group's desired instances are InService and healthy in its target groups.
+
+    botocore has no Auto Scaling waiters, so this polls at the context's interval up to
+    its timeout (`up --timeout`); `--no-wait` skips it.
+    """
+    deadline = time.monotonic() + ctx.timeout
+    while True:
+        groups = ctx.aws.call("autoscaling", "describe_auto_scaling_groups",
+                              AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        if not groups:
+            return
+        want = int(groups[0].get("DesiredCapacity") or 0)
+        ready = {i["InstanceId"] for i in groups[0].get("Instances", []) if i.get("LifecycleState") == "InService"}
+        for arn in target_groups:
+            health = ctx.aws.call("elbv2", "describe_target_health", TargetGroupArn=arn)
+            ready &= {d["Target"]["Id"] for d in health.get("TargetHealthDescriptions", [])
+                      if d.get("TargetHealth", {}).get("State") == "healthy"}
+        if len(ready) >= want:
+            return
+        if time.monotonic() > deadline:
+            raise AwsError("wait group-in-service", "Timeout",
+                           f"{name}: {len(ready)} of {want} instance(s) in service and healthy",
+                           "check the instances' health checks (the stat page on 8081) and the user-data log; "
+                           "`awslb status` shows each target's state")
+        ctx.progress(f"waiting for instances in service and healthy ({len(ready)}/{want})")
+        time.sleep(ctx.poll)
 
 
 def refresh(aws: Aws, ui: UI, name: str, *, min_healthy: int = 90, warmup: int | None = None,
