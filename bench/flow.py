@@ -114,6 +114,16 @@ def awscli_flow(server: Server, count_file: Path) -> tuple[float, int]:
     return seconds, len(count_file.read_text().splitlines())
 
 
+def plan_after_script(server: Server, home: Path) -> str:
+    """Not timed: `awslb plan` on what the script made (the script tags like awslb does)."""
+    cmd = [sys.executable, "-m", "awslb", "--endpoint-url", server.url, "--region", REGION,
+           "plan", "--exit-code", "-f", str(EXAMPLE)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env(AWSLB_HOME=str(home)), timeout=120)
+    if proc.returncode == 0:
+        return "awslb plan on what the script made: nothing to do (same resources, same settings)"
+    return f"awslb plan on what the script made (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="timed runs of each side (median shown)")
@@ -132,6 +142,8 @@ def main() -> None:
                 server.fresh()
                 seconds, processes = awscli_flow(server, tmpdir / "count")
                 cli_times.append(seconds)
+                if i == args.runs - 1:
+                    same = plan_after_script(server, tmpdir / "check")
                 print(f"run {i + 1}: awslb up {awslb_times[-1]:.2f}s   AWS CLI script {seconds:.2f}s",
                       file=sys.stderr)
     finally:
@@ -142,6 +154,7 @@ def main() -> None:
     print(f"  awslb up (1 process)                 {a:7.2f} s")
     print(f"  AWS CLI script ({processes} aws processes)   {c:7.2f} s")
     print(f"  ratio AWS CLI / awslb                {c / a:7.2f}x")
+    print(same)
 
 
 if __name__ == "__main__":
