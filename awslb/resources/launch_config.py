@@ -24,7 +24,6 @@ from typing import Any
 from awslb import names
 from awslb.aws import Aws
 from awslb.errors import AwsError
-from awslb.ledger import Ledger
 from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
 from awslb.resources.launch_template import covers, image_id, rendered_userdata, root_volume, security_groups
 from awslb.spec import StackSpec
@@ -102,6 +101,8 @@ class LaunchConfig(Kind):
                 bases.add(tags[TAG_BASE])
                 if g.get("LaunchConfigurationName"):
                     used.add(g["LaunchConfigurationName"])
+        from awslb.ledger import Ledger  # here: the ledger imports the resource kinds' base
+
         recorded = Ledger.load(ctx.stack).resources.get(LOGICAL_ID)
         if recorded is not None and recorded.attrs.get("base"):
             bases.add(recorded.attrs["base"])
