@@ -7,6 +7,7 @@ The ledger is saved after every mutating step.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -27,6 +28,14 @@ RETRY_ON_DELETE = {
     "InvalidGroup.InUse",
     "InvalidParameterValue",  # "... is in use" for launch templates/configurations
 }
+
+_CURRENT = threading.local()
+
+
+def current_step() -> str | None:
+    """The logical id of the step this thread is running (for tracing and fault injection)."""
+    return getattr(_CURRENT, "step", None)
+
 
 VERBS = {"create": "created", "update": "updated", "delete": "deleted", "noop": "up to date"}
 
@@ -159,6 +168,7 @@ class Executor:
 
     def _run_step(self, step: Step, outputs: dict[str, Observed], progress: Any, task: Any) -> Observed | None:
         self.ctx._local.report = lambda text: progress.update(task, _describe(step, text))
+        _CURRENT.step = step.id
         kind = self.kinds[step.kind]
         try:
             if step.action == "delete":
@@ -182,6 +192,7 @@ class Executor:
             return obs
         finally:
             self.ctx._local.report = None
+            _CURRENT.step = None
 
     def _delete(self, kind: Kind, obs: Observed) -> None:
         deadline = time.monotonic() + self.delete_timeout

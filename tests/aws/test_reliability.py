@@ -14,7 +14,8 @@ from moto import mock_aws
 
 from awslb import aws as aws_mod
 from awslb import deploy
-from awslb.aws import Aws
+from awslb.apply import current_step
+from awslb.aws import Aws, is_mutating
 from awslb.sandbox import seed_account
 from tests.conftest import REGION, ROOT, Calls
 from tests.faults import FailNth, Throttle
@@ -36,42 +37,71 @@ def leftovers(stack: str) -> dict:
     return deploy.observe(ctx)
 
 
-def baseline(cli, example: Path) -> list[str]:
-    rec = Calls()
+class StepCalls(Calls):
+    """Calls, each with the plan step that made it (awslb.apply.current_step)."""
+
+    def __call__(self, model, params, **kwargs):
+        self.made.append((current_step() or "-", model.name))
+
+
+def baseline(cli, example: Path) -> list[tuple[str, str]]:
+    """(step, operation) of every mutating call of a clean `up`."""
+    rec = StepCalls()
     with mock_aws():
         seed_account(Aws(region=REGION))
         with aws_mod.hooked("before-call", rec):
             r = cli("up", "-f", str(example), "--yes")
         assert r.exit_code == 0, r.stderr
-    return [op for _, op in rec.mutating]
+    return [(step, op) for step, op in rec.made if is_mutating(op)]
+
+
+def converge_after(cli, monkeypatch, tmp_path, example: Path, n: int, exc: type[BaseException] | None) -> None:
+    """Fail (or interrupt) the n-th mutating call of `up`; then `up` completes, and `down` cleans."""
+    stack = stack_name(example)
+    monkeypatch.setenv("AWSLB_HOME", str(tmp_path / f"ledger-{n}"))
+    with mock_aws():
+        seed_account(Aws(region=REGION))
+        inject = FailNth(n, exc)
+        with aws_mod.hooked("before-call", inject):
+            first = cli("up", "-f", str(example), "--yes")
+        where = f"{'interrupt' if exc else 'error'} at mutating call #{n} ({inject.failed})"
+        assert first.exit_code == (130 if exc else 1), f"{where}: {first.stderr}"
+        if exc is None:
+            assert "InternalFailure" in first.stderr, where
+        second = cli("up", "-f", str(example), "--yes")
+        assert second.exit_code == 0, f"{where}: re-run failed: {second.stderr}"
+        rec = Calls()
+        with aws_mod.hooked("before-call", rec):
+            third = cli("up", "-f", str(example), "--yes")
+        assert third.exit_code == 0 and rec.mutating == [], f"{where}: not converged: {rec.mutating}"
+        gone = cli("down", stack, "--yes", "--delete-images")
+        assert gone.exit_code == 0, f"{where}: down failed: {gone.stderr}"
+        assert leftovers(stack) == {}, where
+
+
+SHARDS = 3  # the calls of one example are split over tests, so test workers share them
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_an_error_at_every_mutating_call_then_converge(cli, monkeypatch, tmp_path, example, shard) -> None:
+    writes = baseline(cli, example)
+    assert writes, "the example makes no mutating call"
+    for n in range(shard, len(writes), SHARDS):
+        converge_after(cli, monkeypatch, tmp_path, example, n, None)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
-@pytest.mark.parametrize("fault", ["error", "interrupt"])
-def test_fault_at_every_mutating_call_then_converge(cli, monkeypatch, tmp_path, example, fault) -> None:
-    ops = baseline(cli, example)
-    assert ops, "the example makes no mutating call"
-    stack = stack_name(example)
-    for n, op in enumerate(ops):
-        monkeypatch.setenv("AWSLB_HOME", str(tmp_path / f"ledger-{n}"))
-        with mock_aws():
-            seed_account(Aws(region=REGION))
-            inject = FailNth(n, KeyboardInterrupt if fault == "interrupt" else None)
-            with aws_mod.hooked("before-call", inject):
-                first = cli("up", "-f", str(example), "--yes")
-            where = f"{fault} at mutating call #{n} ({inject.failed or op})"
-            assert first.exit_code == (130 if fault == "interrupt" else 1), f"{where}: {first.stderr}"
-            if fault == "error":
-                assert "InternalFailure" in first.stderr, where
-            second = cli("up", "-f", str(example), "--yes")
-            assert second.exit_code == 0, f"{where}: re-run failed: {second.stderr}"
-            rec = Calls()
-            with aws_mod.hooked("before-call", rec):
-                third = cli("up", "-f", str(example), "--yes")
-            assert third.exit_code == 0 and rec.mutating == [], f"{where}: not converged: {rec.mutating}"
-            gone = cli("down", stack, "--yes", "--delete-images")
-            assert gone.exit_code == 0, f"{where}: down failed: {gone.stderr}"
-            assert leftovers(stack) == {}, where
+def test_an_interrupt_in_every_step_then_converge(cli, monkeypatch, tmp_path, example) -> None:
+    # Ctrl-C as each step starts to write and as it makes its last write.
+    writes = baseline(cli, example)
+    points = set()
+    for step in {s for s, _ in writes}:
+        mine = [i for i, (s, _) in enumerate(writes) if s == step]
+        points.update({mine[0], mine[-1]})
+    assert len({s for s, _ in writes}) >= 2
+    for n in sorted(points):
+        converge_after(cli, monkeypatch, tmp_path, example, n, KeyboardInterrupt)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
@@ -96,11 +126,11 @@ def test_throttling_is_absorbed_without_duplicates(cli, moto_server, example) ->
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
 def test_rollback_on_failure_removes_what_the_run_created(cli, example) -> None:
-    ops = baseline(cli, example)
+    writes = baseline(cli, example)
     stack = stack_name(example)
     with mock_aws():
         seed_account(Aws(region=REGION))
-        with aws_mod.hooked("before-call", FailNth(len(ops) - 1)):
+        with aws_mod.hooked("before-call", FailNth(len(writes) - 1)):
             r = cli("up", "-f", str(example), "--yes", "--rollback-on-failure")
         assert r.exit_code == 1
         assert "rolling back" in r.stderr
