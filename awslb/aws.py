@@ -198,7 +198,8 @@ class Aws:
             if client is None:
                 session = self._session_locked()
                 config = Config(
-                    retries={"mode": "adaptive", "max_attempts": self._max_attempts},
+                    retries={"mode": os.environ.get("AWSLB_RETRY_MODE", "adaptive"),
+                             "max_attempts": self._max_attempts},
                     user_agent_extra=f"awslb/{__version__}",
                     connect_timeout=10,
                     read_timeout=60,

@@ -105,9 +105,16 @@ def test_an_interrupt_in_every_step_then_converge(cli, monkeypatch, tmp_path, ex
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
-def test_throttling_is_absorbed_without_duplicates(cli, moto_server, example) -> None:
+def test_throttling_is_absorbed_without_duplicates(cli, moto_server, monkeypatch, example) -> None:
     # moto runs as a server here: a throttled request never reaches it, as with AWS
     # (in-process moto would still carry out a request whose answer we replace).
+    # Time is shortened, not the logic: botocore's standard retries (adaptive mode is these
+    # plus a client-side rate limiter whose waits would take minutes here) with the
+    # throttling backoff base scaled from 1 s to 10 ms.
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setenv("AWSLB_RETRY_MODE", "standard")
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.01)
     stack = stack_name(example)
     seed_account(Aws(region=REGION))
     throttle = Throttle(share=1 / 3, seed=11)
