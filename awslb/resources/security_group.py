@@ -41,7 +41,10 @@ def _covered(port: int, ranges: list[tuple[str, int, int]]) -> bool:
 
 def balancer_ports(spec: StackSpec) -> list[int]:
     lb = spec.load_balancer or LoadBalancerSection()
-    ports = [lb.ws_port]
+    # An ALB's WebSocket listener is switched to HTTPS in place: the plain port closes.
+    # A Classic balancer keeps TCP for WebSocket beside SSL for WSS.
+    switched = lb.type == "application" and lb.https is not None
+    ports = [] if switched else [lb.ws_port]
     for p in (lb.http_port, lb.https_port, lb.https.port if lb.https else None):
         if p is not None and p not in ports:
             ports.append(p)

@@ -58,8 +58,9 @@ def test_up_creates_the_guide_groups(aws, ui, opts, tmp_path) -> None:
     deploy_up_sgs(aws, ui, opts, s)
     g = groups(aws)
     lb_id = g["lb-sg"]["GroupId"]
-    assert {("tcp", 8080, 8080, "0.0.0.0/0"), ("tcp", 8081, 8081, "0.0.0.0/0"),
-            ("tcp", 8443, 8443, "0.0.0.0/0")} <= rules(g["lb-sg"])
+    # The WebSocket listener is on HTTPS 8443 (switched in place): plain 8080 stays closed.
+    assert {("tcp", 8081, 8081, "0.0.0.0/0"), ("tcp", 8443, 8443, "0.0.0.0/0")} <= rules(g["lb-sg"])
+    assert not any(r[1] == 8080 for r in rules(g["lb-sg"]))
     inst = rules(g["instance-sg"])
     # WebSocket/stat ports and the agent port only from the balancer's group.
     assert ("tcp", 8080, 8084, lb_id) in inst

@@ -82,3 +82,13 @@ def test_servers_without_a_balancer_open_websocket_ports_to_clients() -> None:
         rules = {tuple(r) for r in inst.props["ingress"]}
         assert (("tcp", 8080, 8080, "0.0.0.0/0") in rules) is public
         assert not any(r[1] <= 8081 <= r[2] and r[3] == "0.0.0.0/0" for r in rules)  # stat page stays closed
+
+
+def test_alb_switched_to_https_closes_the_plain_websocket_port() -> None:
+    from awslb.resources.security_group import balancer_ports
+
+    https = {"port": 8443, "domain": "media.example.com"}
+    assert balancer_ports(spec.parse({"load_balancer": {"ws_port": 8080, "https": https}})) == [8443]
+    assert balancer_ports(spec.parse({"load_balancer": {"ws_port": 8080}})) == [8080]
+    classic = spec.parse({"load_balancer": {"type": "classic", "ws_port": 8080, "https": https}})
+    assert balancer_ports(classic) == [8080, 8443]
