@@ -24,6 +24,7 @@ os.environ.setdefault("AWSLB_POLL", "0.01")
 from moto import mock_aws  # noqa: E402
 
 from awslb import aws as aws_mod  # noqa: E402
+from awslb import moto_gaps  # noqa: E402
 from awslb import deploy, spec  # noqa: E402
 from awslb.aws import Aws, is_mutating  # noqa: E402
 from awslb.sandbox import seed_account  # noqa: E402
@@ -69,6 +70,7 @@ def measure(example: Path, tmp: Path) -> dict:
 def main() -> None:
     import tempfile
 
+    moto_gaps.install()  # where moto differs from AWS in these flows, as in the sandbox
     examples = [Path(a) for a in sys.argv[1:]] or sorted((ROOT / "examples").glob("*.toml"))
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'example':<26} {'res':>4} {'up r/w':>9} {'min w':>6} {'no-op r/w':>10} {'down r/w':>9}")
