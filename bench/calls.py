@@ -24,8 +24,11 @@ os.environ.setdefault("AWSLB_POLL", "0.01")
 from moto import mock_aws  # noqa: E402
 
 from awslb import aws as aws_mod  # noqa: E402
-from awslb import moto_gaps  # noqa: E402
-from awslb import deploy, spec  # noqa: E402
+from awslb import (  # noqa: E402
+    deploy,
+    moto_gaps,  # noqa: E402
+    spec,
+)
 from awslb.aws import Aws, is_mutating  # noqa: E402
 from awslb.sandbox import seed_account  # noqa: E402
 from awslb.ui import UI  # noqa: E402
