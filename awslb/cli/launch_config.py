@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from awslb.cli.common import DryRunOpt, StackOpt, YesOpt, confirm_apply, report, state
+from awslb.cli.common import DryRunOpt, StackOpt, YesOpt
 from awslb.cli.launch_template import AmiOpt, GroupOpt, KeyOpt, MonitoringOpt, SetOpt, VarsFileOpt, VolumeOpt
 
 app = typer.Typer(help="Launch configurations (legacy: prefer `awslb launch-template create`).",
@@ -38,18 +38,12 @@ def create(
     new one (a new hash in its name), the stack's group switches to it, the old one goes.
     Making one prints the warning.
     """
-    from awslb import deploy, spec
-    from awslb.cli.launch_template import launch_values
-    from awslb.spec import LaunchSection
+    from awslb.cli.launch_template import apply_launch
 
-    st = state(ctx)
-    values = launch_values(kind="config", name=name, template=template, ami=ami, instance_type=instance_type,
-                           key_name=key_name, security_group=security_group, volume_size=volume_size,
-                           sets=set_, vars_file=vars_file, detailed_monitoring=detailed_monitoring, stack=stack)
-    section = spec.section(LaunchSection, values, "launch")
-    result = deploy.apply_sections(st.aws(), st.ui, stack, {"launch": section}, confirm=confirm_apply(yes),
-                                   dry_run=dry_run, opts=st.options())
-    report(st.ui, result, dry_run)
+    apply_launch(ctx, kind="config", name=name, template=template, ami=ami, instance_type=instance_type,
+                 key_name=key_name, security_group=security_group, volume_size=volume_size, sets=set_,
+                 vars_file=vars_file, detailed_monitoring=detailed_monitoring, stack=stack, dry_run=dry_run,
+                 yes=yes)
 
 
 def register(root: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,14 +67,19 @@ def create(
     yes: YesOpt = False,
 ) -> None:
     """Create the launch template (a change makes a new version of it, not a new template)."""
+    apply_launch(ctx, kind="template", name=name, template=template, ami=ami, instance_type=instance_type,
+                 key_name=key_name, security_group=security_group, volume_size=volume_size, sets=set_,
+                 vars_file=vars_file, detailed_monitoring=detailed_monitoring, stack=stack, dry_run=dry_run,
+                 yes=yes)
+
+
+def apply_launch(ctx: typer.Context, *, stack: str, dry_run: bool, yes: bool, **flags: Any) -> None:
+    """`launch-template create` and `launch-config create`: flags -> [launch] -> converge."""
     from awslb import deploy, spec
     from awslb.spec import LaunchSection
 
     st = state(ctx)
-    values = launch_values(kind="template", name=name, template=template, ami=ami, instance_type=instance_type,
-                           key_name=key_name, security_group=security_group, volume_size=volume_size,
-                           sets=set_, vars_file=vars_file, detailed_monitoring=detailed_monitoring, stack=stack)
-    section = spec.section(LaunchSection, values, "launch")
+    section = spec.section(LaunchSection, launch_values(stack=stack, **flags), "launch")
     result = deploy.apply_sections(st.aws(), st.ui, stack, {"launch": section}, confirm=confirm_apply(yes),
                                    dry_run=dry_run, opts=st.options())
     report(st.ui, result, dry_run)
