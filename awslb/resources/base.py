@@ -186,6 +186,18 @@ def resolve(value: Any, outputs: Mapping[str, Observed], partial: bool = False) 
     return value
 
 
+def refuse_replacement(label: str, obs: Observed, changes: list[str], stack: str) -> None:
+    """Raise when a change (a reason ending in "(replace)") is one AWS cannot make in place."""
+    fixed = [c for c in changes if c.endswith("(replace)")]
+    if fixed:
+        from awslb.errors import AwslbError
+
+        raise AwslbError(
+            f"{label} {obs.name}: AWS cannot change {', '.join(fixed)} in place",
+            f"`awslb down {stack}` and run the commands again, or use another --stack",
+        )
+
+
 def changed(label: str, want: Any, have: Any) -> list[str]:
     """[] when equal, else one reason such as "idle_timeout: 60 → 3600"."""
     if want == have:

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from awslb import names
-from awslb.errors import AwslbError, InputError
+from awslb.errors import InputError
 from awslb.resources import elbv2
-from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
+from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed, refuse_replacement
 from awslb.spec import StackSpec
 
 ATTRIBUTE_KEYS = frozenset({"idle_timeout.timeout_seconds", "routing.http.drop_invalid_header_fields.enabled"})
@@ -138,12 +138,7 @@ class LoadBalancer(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        fixed = [c for c in changes if c.endswith("(replace)")]
-        if fixed:
-            raise AwslbError(
-                f"load balancer {obs.name}: AWS cannot change {', '.join(fixed)} in place",
-                f"`awslb down {ctx.stack}` and run the commands again, or use another --stack",
-            )
+        refuse_replacement("load balancer", obs, changes, ctx.stack)
         arn = obs.physical_id
         a = obs.attrs
         if sorted(props["subnets"]) != a.get("subnets"):

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from awslb import names, stats
-from awslb.errors import AwslbError, InputError
+from awslb.errors import InputError
 from awslb.resources import elbv2
-from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
+from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed, refuse_replacement
 from awslb.resources.instances import find_instances
 from awslb.spec import LoadBalancerSection, StackSpec
 
@@ -179,12 +179,7 @@ class TargetGroup(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        fixed = [c for c in changes if c.endswith("(replace)")]
-        if fixed:
-            raise AwslbError(
-                f"target group {obs.name}: AWS cannot change {', '.join(fixed)} in place",
-                f"`awslb down {ctx.stack}` and run the commands again, or use another --stack",
-            )
+        refuse_replacement("target group", obs, changes, ctx.stack)
         arn = obs.physical_id
         a = obs.attrs
         if props["health"] != a.get("health"):
