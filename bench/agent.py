@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from awslb.agent import parse_reply  # noqa: E402
+from awslb.node.agent import parse_reply  # noqa: E402
 
 STAT = """-----Connection Stats----
 connections=12

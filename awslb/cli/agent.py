@@ -33,8 +33,8 @@ def serve(
                                            "page.")] = 1.5,
 ) -> None:
     """Answer HAProxy agent checks from a verdict refreshed on a timer."""
-    from awslb import agent
     from awslb.errors import UsageError
+    from awslb.node import agent
 
     st = state(ctx)
     try:
@@ -71,8 +71,8 @@ def check(
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait.")] = 3.0,
 ) -> None:
     """Print what an agent answers and how HAProxy reads it (exit 1 if HAProxy would not accept it)."""
-    from awslb import agent
     from awslb.errors import AwslbError, UsageError
+    from awslb.node import agent
     from awslb.spec import host_port
 
     st = state(ctx)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from awslb import names, stats
+from awslb import names
 from awslb.errors import InputError
+from awslb.node import stats
 from awslb.resources import elbv2
 from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed, refuse_replacement
 from awslb.resources.instances import find_instances

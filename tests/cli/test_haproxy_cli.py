@@ -143,7 +143,7 @@ def test_agent_serve_bad_flags(cli, args, message) -> None:
 
 def test_cli_import_stays_light() -> None:
     code = ("import sys, awslb.cli; "
-            "print(sorted(m for m in ('awslb.agent', 'awslb.haproxy', 'pydantic', 'boto3', 'asyncio') "
+            "print(sorted(m for m in ('awslb.node.agent', 'awslb.haproxy', 'pydantic', 'boto3', 'asyncio') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from awslb import agent
-from awslb.agent import Agent, Limits, Sample, Verdict, parse_reply, verdict
+from awslb.node import agent
+from awslb.node.agent import Agent, Limits, Sample, Verdict, parse_reply, verdict
 
 # The stat page as printed in seed 001, OCR noise included ("streams webrtc_in=1").
 GUIDE_STAT = """\

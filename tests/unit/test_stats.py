@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from awslb import stats
+from awslb.node import stats
 
 # Server 1 of guide 001, as printed there (spaces where some keys have underscores).
 PAGE_1 = """-----Connection Stats----

@@ -35,7 +35,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from awslb import stats as stats_page
+from awslb.node import stats as stats_page
 
 DEFAULT_PORT = 9707
 DEFAULT_STAT_URL = "http://127.0.0.1:8081/?action=stat"
