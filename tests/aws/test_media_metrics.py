@@ -23,6 +23,7 @@ def test_one_call_per_period_and_the_average_is_per_server() -> None:
         metrics.publish(cw, GROUP, metrics.figures(0, 90, 10, None, None))
         assert calls == ["PutMetricData", "PutMetricData"]
         spec = metrics.customized_metric("viewers", GROUP)
+        assert spec["Period"] == 10
         now = datetime.now(UTC)
         got = cw.get_metric_statistics(Namespace=spec["Namespace"], MetricName=spec["MetricName"],
                                        Dimensions=spec["Dimensions"], StartTime=now - timedelta(minutes=5),
