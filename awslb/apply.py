@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from awslb.errors import AwsError, AwslbError
@@ -169,30 +169,39 @@ class Executor:
     def _run_step(self, step: Step, outputs: dict[str, Observed], progress: Any, task: Any) -> Observed | None:
         self.ctx._local.report = lambda text: progress.update(task, _describe(step, text))
         _CURRENT.step = step.id
-        kind = self.kinds[step.kind]
         try:
             if step.action == "delete":
                 assert step.observed is not None
-                self._delete(kind, step.observed)
-                self.ledger.forget(step.id)
+                self._delete(self.kinds[step.kind], step.observed)
+                self.ledger.forget(step.id, step.observed.physical_id)
                 return None
-            assert step.resource is not None
-            props = resolve(step.resource.props, outputs)
-            if step.action == "create":
-                obs = kind.create(self.ctx, step.resource, props)
-            else:
-                assert step.observed is not None
-                changes = kind.diff(step.resource, props, step.observed)
-                obs = (
-                    kind.update(self.ctx, step.resource, props, step.observed, changes)
-                    if changes
-                    else step.observed
-                )
+            obs = self._write(step, outputs)
             self.ledger.record(obs)
             return obs
         finally:
             self.ctx._local.report = None
             _CURRENT.step = None
+
+    def _write(self, step: Step, outputs: Mapping[str, Observed]) -> Observed:
+        kind = self.kinds[step.kind]
+        assert step.resource is not None
+        res = step.resource
+        props = resolve(res.props, outputs)
+        if step.action == "create":
+            return kind.create(self.ctx, res, props)
+        assert step.observed is not None
+        if step.action == "replace":
+            name = kind.new_name(res, step.observed)
+            if name != res.name:
+                res = replace(res, name=name)
+                props = {**props, "name": name} if "name" in props else props
+            return kind.create(self.ctx, res, props)
+        # A group's closing step follows its opening one: compare with what that left.
+        current = outputs.get(step.id)
+        observed = current if current is not None and current.physical_id == step.observed.physical_id \
+            else step.observed
+        changes = kind.diff(res, props, observed)
+        return kind.update(self.ctx, res, props, observed, changes) if changes else observed
 
     def _delete(self, kind: Kind, obs: Observed) -> None:
         deadline = time.monotonic() + self.delete_timeout
