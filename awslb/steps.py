@@ -112,8 +112,12 @@ def _certificate(https: dict[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
 def listener_https(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
     base = recorded.get("load_balancer") or {}
     if not base or not base.get("balancer", True):
-        raise InputError("--stack: the stack has no load balancer (a balancer made outside awslb is out of "
-                         "scope for this step: make it with `awslb create-alb` or `awslb create-elb`)")
+        stack = (recorded.get("stack") or {}).get("name")
+        outside = ("a balancer made outside awslb is out of scope for this step: make it with "
+                   "`awslb create-alb` or `awslb create-elb`")
+        if f.get("lb"):
+            raise InputError(f"--lb: no balancer {f['lb']} in stack {stack} ({outside})")
+        raise InputError(f"--stack: stack {stack} has no load balancer ({outside})")
     https = _certificate(dict(base.get("https") or {}), f)
     https = overlay(https, {"port": f.get("port"), "ssl_policy": f.get("ssl_policy"),
                             "from_port": f.get("from_port")})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from awslb import spec
-from awslb.steps import rename
 from awslb.resources.base import Network, Observed
 from awslb.resources.classic_lb import ClassicLoadBalancer, _covers, classic_port_ok, listeners_for
 from awslb.resources.image import Image
+from awslb.steps import rename
 
 NET = Network("us-east-1", "vpc-1", ("subnet-a", "subnet-b"), ("us-east-1a", "us-east-1b"),
               facts={"classic_lb.certificate": "arn:cert", "classic_lb.targets": ["i-0000000000000000a"],
