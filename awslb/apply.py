@@ -37,7 +37,8 @@ def current_step() -> str | None:
     return getattr(_CURRENT, "step", None)
 
 
-VERBS = {"create": "created", "update": "updated", "delete": "deleted", "noop": "up to date"}
+VERBS = {"create": "created", "update": "updated", "replace": "made (replacement)", "delete": "deleted",
+         "noop": "up to date"}
 
 
 @dataclass

@@ -161,8 +161,11 @@ def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, pr
         owned = section_kinds(sections)
         net = _with_facts(aws, spec, lookup(aws, spec), [kinds[k] for k in owned if k in kinds])
         only = selection(desired(spec, net, kinds), owned)
-        more = {r.kind for r in desired(spec, net, kinds) if r.id in only} - owned
-        net = _with_facts(aws, spec, net, [kinds[k] for k in sorted(more)])
+        # What the selection depends on is checked like its own section (the image facts a
+        # launch configuration needs come from the launch template's preflight).
+        used = {r.kind for r in desired(spec, net, kinds) if r.id in only}
+        more = {k for ks in SECTION_KINDS.values() if used.intersection(ks) for k in ks} - owned
+        net = _with_facts(aws, spec, net, [k for name, k in kinds.items() if name in more])
         prune, prune_kinds = True, owned
     ctx = context(aws, ui, spec.name, opts, net)
     observed = observe(ctx, kinds)

@@ -179,7 +179,10 @@ def _steps_for(res: Resource, observed: Mapping[str, Observed], kinds: Mapping[s
     forced = kind.replace_reasons(res, props, obs)
     if forced:
         replaced.add(res.id)
-        return [Step("replace", res.kind, res.id, res.name, "; ".join(forced), deps, tuple(forced), res, obs)]
+        name = kind.new_name(res, obs)
+        if name != res.name:
+            forced.append(f"made as {name} while the old one holds {res.name}")
+        return [Step("replace", res.kind, res.id, name, "; ".join(forced), deps, tuple(forced), res, obs)]
     changes = kind.diff(res, props, obs)
     if changes:
         return [Step("update", res.kind, res.id, res.name, "; ".join(changes), deps, tuple(changes), res, obs)]

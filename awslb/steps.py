@@ -130,9 +130,11 @@ def listener_https(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[st
 def _elb_https(values: dict[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
     https = _certificate(dict(values.get("https") or {}), f)
     has_cert = bool(https.get("certificate") or https.get("domain"))
-    for flag, key in (("wss_port", "--wss-port"), ("ssl_policy", "--ssl-policy"), ("https_port", "--https-port")):
-        if f.get(flag) is not None and not has_cert:
-            raise UsageError(f"{key}: the SSL/HTTPS listeners need a certificate: add --certificate ARN")
+    needs = {"wss_port": "--wss-port: WSS needs a certificate", "https_port": "--https-port: the HTTPS listener "
+             "needs a certificate", "ssl_policy": "--ssl-policy: applies to the SSL/HTTPS listeners"}
+    for flag, message in needs.items():
+        if f.get(flag) and not has_cert:
+            raise UsageError(f"{message}: add --certificate ARN")
     https = overlay(https, {"port": f.get("wss_port"), "ssl_policy": f.get("ssl_policy")})
     return https
 
