@@ -196,7 +196,7 @@ def missing_vars(template: str, given: Mapping[str, Any]) -> list[str]:
     tpl = get(template, "--template")
     unknown = sorted(set(given) - set(tpl.variables))
     if unknown:
-        raise UsageError(f"--set: template {template!r} has no variable {unknown[0]!r} "
+        raise InputError(f"--set: template {template!r} has no variable {unknown[0]!r} "
                          f"(known: {', '.join(sorted(tpl.variables))})")
     return [f"--set {v.name}=... ({v.description})" for v in tpl.variables.values()
             if v.required and v.name not in given]
@@ -204,6 +204,8 @@ def missing_vars(template: str, given: Mapping[str, Any]) -> list[str]:
 
 def _launch(recorded: Mapping[str, Any], f: Mapping[str, Any], kind: str) -> tuple[dict[str, Any], list[str]]:
     """The [launch] section from the launch flags, and what is still missing."""
+    from awslb.userdata import render_userdata
+
     old = recorded.get("launch") or {}
     base = dict(old) if old.get("kind", "template") == kind else {}
     values = overlay(base, {
@@ -221,6 +223,8 @@ def _launch(recorded: Mapping[str, Any], f: Mapping[str, Any], kind: str) -> tup
             raise UsageError("--set: user-data variables need --template")
     else:
         missing += missing_vars(values["userdata"], values["vars"])
+        if not missing:  # the values' types and the 16 KB limit, still before any AWS call
+            render_userdata(values["userdata"], values["vars"], key="--set", template_key="--template")
     if not values.get("ami") and not recorded.get("image"):
         missing.append("--ami ami-... (the stack has no image: `awslb ami create` makes one)")
     return values, missing
@@ -241,7 +245,7 @@ def launch_config(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str
 def _one_of(f: Mapping[str, Any], flags: tuple[str, ...]) -> str | None:
     chosen = [k for k in flags if f.get(k)]
     if len(chosen) > 1:
-        names = ", ".join("--" + k.replace("_", "-") for k in flags)
+        names = ", ".join("--" + k.replace("_", "-") for k in flags[:-1]) + f" and --{flags[-1].replace('_', '-')}"
         raise UsageError(f"--{chosen[1].replace('_', '-')}: give one of {names}")
     return chosen[0] if chosen else None
 

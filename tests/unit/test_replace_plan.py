@@ -76,7 +76,8 @@ def test_a_balancer_replacement_deletes_old_listeners_first_and_is_client_facing
         ("delete", "ws#delete", ("alb",)),
     ]
     assert [s.id for s in plan.client_replacements(KINDS)] == ["alb"]
-    assert plan.steps[0].reason == "scheme: internet-facing → internal"
+    assert plan.steps[0].reason == "scheme: internet-facing → internal; made as edge-alb-r while the old one holds edge-alb"
+    assert plan.steps[0].name == "edge-alb-r"
 
 
 def test_a_replacement_under_the_same_unique_name_takes_the_alternate_one() -> None:
