@@ -229,10 +229,19 @@ def _split_openings(steps: list[Step], kinds: Mapping[str, Kind]) -> list[Step]:
         out.append(step)
     for step in closing:
         rank = kinds[step.kind].rank
+        # The changes to later kinds wait for the new rules, the old rules for those changes.
+        out = [_after(s, step.id) if s.action != "noop" and kinds[s.kind].rank > rank else s for s in out]
         after = tuple(s.key for s in out if s.action != "noop" and kinds[s.kind].rank > rank)
         out.append(Step(step.action, step.kind, step.id, step.name, step.reason,
                         (step.id, *after), step.changes, step.resource, step.observed, phase="close"))
     return out
+
+
+def _after(step: Step, key: str) -> Step:
+    if key in step.deps:
+        return step
+    return Step(step.action, step.kind, step.id, step.name, step.reason, (*step.deps, key), step.changes,
+                step.resource, step.observed, step.phase)
 
 
 def _deletes(orphans: list[Observed], steps: list[Step], kinds: Mapping[str, Kind], reason: str) -> list[Step]:
