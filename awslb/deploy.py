@@ -66,6 +66,11 @@ def ledger_facts(stack: str) -> dict[str, Any]:
     return {"launch_config.recorded_base": base} if base else {}
 
 
+def connect(profile: str | None = None, region: str | None = None, endpoint_url: str | None = None) -> Aws:
+    """The AWS door (for callers, like the CLI, that do not import awslb.aws themselves)."""
+    return Aws(profile, region, endpoint_url)
+
+
 def context(aws: Aws, ui: UI, stack: str, opts: Options, net: Network | None = None) -> Context:
     facts = ledger_facts(stack)
     if net is None:

@@ -44,11 +44,11 @@ class State:
 
     def aws(self, region: str | None = None) -> Aws:
         """The AWS door; ``region`` (from a stack file) applies when --region was not given."""
-        from awslb.aws import Aws
+        from awslb.deploy import connect
 
         region = self.region or region
         if region not in self._aws:
-            self._aws[region] = Aws(self.profile, region, self.endpoint_url)
+            self._aws[region] = connect(self.profile, region, self.endpoint_url)
         return self._aws[region]
 
     def options(self, **overrides: Any) -> Options:
