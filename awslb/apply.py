@@ -103,69 +103,77 @@ class Executor:
 
     def run(self, plan: Plan) -> RunResult:
         result = RunResult()
-        outputs = result.outputs
         pending: dict[str, Step] = {}
         done: set[str] = set()
         for step in plan.steps:
             if step.action == "noop":
                 assert step.observed is not None
-                outputs[step.id] = step.observed
+                result.outputs[step.id] = step.observed
                 done.add(step.key)
             else:
                 pending[step.key] = step
         if not pending:
             return result
-
         running: dict[Future[Observed | None], tuple[Step, float, Any]] = {}
-        stopping = False
         with self.ctx.ui.progress() as progress, ThreadPoolExecutor(self.workers, "awslb") as pool:
             try:
+                stopping = False
                 while pending or running:
                     if not stopping:
-                        for key, step in list(pending.items()):
-                            if all(d in done for d in step.deps):
-                                del pending[key]
-                                task = progress.start(_describe(step, "…"))
-                                fut = pool.submit(self._run_step, step, dict(outputs), progress, task)
-                                running[fut] = (step, time.monotonic(), task)
+                        self._start_ready(pending, done, running, result.outputs, pool, progress)
                     if not running:
                         break  # nothing can start: a dependency failed
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for fut in finished:
-                        step, started, task = running.pop(fut)
-                        seconds = time.monotonic() - started
-                        try:
-                            obs = fut.result()
-                        except AwslbError as exc:
-                            result.results.append(StepResult(step, False, seconds, exc))
-                            stopping = True
-                            progress.finish(task, f"{_describe(step)}: {exc}", ok=False)
-                            continue
-                        except Exception as exc:  # a bug in a kind: report it, keep the ledger
-                            err = AwslbError(f"{type(exc).__name__}: {exc}")
-                            result.results.append(StepResult(step, False, seconds, err))
-                            stopping = True
-                            progress.finish(task, f"{_describe(step)}: {err}", ok=False)
-                            continue
-                        done.add(step.key)
-                        if obs is not None:
-                            outputs[step.id] = obs
-                        result.results.append(StepResult(step, True, seconds, None, obs))
-                        progress.finish(task, f"{_describe(step, VERBS[step.action])} ({seconds:.1f}s)")
+                        ok = self._collect(fut, running.pop(fut), result, done, progress)
+                        stopping = stopping or not ok
             except KeyboardInterrupt:
-                result.interrupted = True
-                for fut in running:
-                    fut.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                for fut, (step, started, _task) in running.items():
-                    if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        result.results.append(StepResult(step, True, time.monotonic() - started, None,
-                                                         fut.result()))
-                self.ledger.save()
+                self._interrupted(result, running, pool)
                 raise
         result.not_started = list(pending.values())
         self.ledger.save()
         return result
+
+    def _start_ready(self, pending: dict[str, Step], done: set[str], running: dict[Any, Any],
+                     outputs: dict[str, Observed], pool: ThreadPoolExecutor, progress: Any) -> None:
+        """Start every pending step whose dependencies are done."""
+        for key, step in list(pending.items()):
+            if all(d in done for d in step.deps):
+                del pending[key]
+                task = progress.start(_describe(step, "…"))
+                fut = pool.submit(self._run_step, step, dict(outputs), progress, task)
+                running[fut] = (step, time.monotonic(), task)
+
+    def _collect(self, fut: Future[Observed | None], started: tuple[Step, float, Any], result: RunResult,
+                 done: set[str], progress: Any) -> bool:
+        """Record a finished step; False when it failed (no new step starts then)."""
+        step, began, task = started
+        seconds = time.monotonic() - began
+        try:
+            obs = fut.result()
+        except Exception as exc:
+            # An AwslbError is the user's to read; anything else is a bug in a kind: report it, keep the ledger.
+            err = exc if isinstance(exc, AwslbError) else AwslbError(f"{type(exc).__name__}: {exc}")
+            result.results.append(StepResult(step, False, seconds, err))
+            progress.finish(task, f"{_describe(step)}: {err}", ok=False)
+            return False
+        done.add(step.key)
+        if obs is not None:
+            result.outputs[step.id] = obs
+        result.results.append(StepResult(step, True, seconds, None, obs))
+        progress.finish(task, f"{_describe(step, VERBS[step.action])} ({seconds:.1f}s)")
+        return True
+
+    def _interrupted(self, result: RunResult, running: dict[Any, Any], pool: ThreadPoolExecutor) -> None:
+        """Ctrl-C: let the running steps finish, record what they did, save the ledger."""
+        result.interrupted = True
+        for fut in running:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for fut, (step, started, _task) in running.items():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                result.results.append(StepResult(step, True, time.monotonic() - started, None, fut.result()))
+        self.ledger.save()
 
     def _run_step(self, step: Step, outputs: dict[str, Observed], progress: Any, task: Any) -> Observed | None:
         self.ctx._local.report = lambda text: progress.update(task, _describe(step, text))
