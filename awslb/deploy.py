@@ -21,6 +21,7 @@ from awslb.apply import Executor, RunResult
 from awslb.aws import Aws
 from awslb.errors import InputError, StepFailed
 from awslb.ledger import Ledger
+from awslb.reads import cached
 from awslb.resources.base import Context, Kind, Network, Observed, Resource
 from awslb.resources.network import lookup
 from awslb.spec import StackSpec
@@ -158,6 +159,7 @@ def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, pr
     """
     opts = opts or Options()
     aws.check_credentials()
+    door, aws = aws, cached(aws)  # planning only reads: each distinct read once
     kinds = resources.registry()
     if sections is None:
         net = preflight(aws, spec, kinds)
@@ -174,6 +176,7 @@ def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, pr
         prune, prune_kinds = True, owned
     ctx = context(aws, ui, spec.name, opts, net)
     observed = observe(ctx, kinds)
+    ctx.aws = door  # the writes, and the reads after them, go to AWS itself
     return planning.make_plan(spec.name, desired(spec, net, kinds), observed, kinds, prune, only,
                               prune_kinds), ctx
 

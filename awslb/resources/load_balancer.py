@@ -34,9 +34,13 @@ class LoadBalancer(Kind):
         if lb is None or not lb.balancer:
             return {}
         name = elbv2.alb_name(spec.name, lb)
-        found = aws.find("elbv2", "describe_load_balancers", Names=[name])
-        for other in (found or {}).get("LoadBalancers", []):
-            tags = elbv2.tags_of(aws, [other["LoadBalancerArn"]]).get(other["LoadBalancerArn"], {})
+        # The same reads as discovery (every balancer, the ALBs' tags): made once per planning pass.
+        every = aws.paginate("elbv2", "describe_load_balancers", "LoadBalancers")
+        albs = [lb for lb in every if lb.get("Type") == "application"]
+        named = [lb for lb in every if lb["LoadBalancerName"].lower() == name.lower()]
+        tagged = elbv2.tags_of(aws, [lb["LoadBalancerArn"] for lb in albs]) if named else {}
+        for other in named:
+            tags = tagged.get(other["LoadBalancerArn"], {})
             if tags.get(names.TAG_STACK) != spec.name:
                 key = "load_balancer.name" if lb.name else "stack.name"
                 raise InputError(f"{key}: a load balancer named {name} exists outside stack {spec.name}: "

@@ -293,8 +293,13 @@ def _account(arn: str) -> str:
 
 def _check_name_free(aws: Any, stack: str, name: str, logical_id: str, key: str) -> None:
     """A group of that name outside the stack would be adopted by AWS's idempotent create."""
-    found = aws.find("elbv2", "describe_target_groups", Names=[name])
-    for g in (found or {}).get("TargetGroups", []):
-        tags = elbv2.tags_of(aws, [g["TargetGroupArn"]]).get(g["TargetGroupArn"], {})
+    # The same reads as discovery (every group, then their tags): a planning pass makes them once.
+    groups = aws.paginate("elbv2", "describe_target_groups", "TargetGroups")
+    named = [g for g in groups if g["TargetGroupName"].lower() == name.lower()]
+    if not named:
+        return
+    every = elbv2.tags_of(aws, [g["TargetGroupArn"] for g in groups])
+    for g in named:
+        tags = every.get(g["TargetGroupArn"], {})
         if tags.get(names.TAG_STACK) != stack or tags.get(names.TAG_ID) != logical_id:
             raise InputError(f"{key}: a target group named {name} exists outside stack {stack}: pick another name")
