@@ -403,7 +403,7 @@ def sections_for(command: str, stack: str, flags: Mapping[str, Any]) -> tuple[An
     names = FLAGS[command]
     try:
         raw = SECTIONS[command](recorded.model_dump(mode="json", exclude_none=True), flags)
-        models = {"load_balancer": spec.LoadBalancerSection, "image": spec.ImageSection,
+        models: dict[str, type[spec.Model]] = {"load_balancer": spec.LoadBalancerSection, "image": spec.ImageSection,
                   "launch": spec.LaunchSection, "autoscaling": spec.AutoscalingSection}
         sections = {k: spec.section(models[k], v, k) for k, v in raw.items()}
         spec.merge(recorded, **sections)  # the whole stack must hold together too
