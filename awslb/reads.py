@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -31,44 +33,35 @@ class CachedReads:
     def __getattr__(self, name: str) -> Any:  # region, check_credentials, wait, client...
         return getattr(self._aws, name)
 
-    def _once(self, method: str, service: str, operation: str, region: str | None, params: dict[str, Any]) -> Any:
-        do = getattr(self._aws, method)
-        if not operation.startswith(READS):
-            return do(service, operation, region=region, **params)
-        key = json.dumps([method, service, operation, region, params], sort_keys=True, default=str)
+    def _memo(self, parts: list[Any], ask: Callable[[], Any]) -> Any:
+        key = json.dumps(parts, sort_keys=True, default=str)
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # the same question asked at once by two kinds goes out once
             if key in self._answers:
                 self.hits += 1
             else:
-                self._answers[key] = do(service, operation, region=region, **params)
+                self._answers[key] = ask()
             return copy.deepcopy(self._answers[key])
 
     def call(self, service: str, operation: str, *, region: str | None = None, **params: Any) -> dict:
-        return cast(dict, self._once("call", service, operation, region, params))
+        ask = partial(self._aws.call, service, operation, region=region, **params)
+        if not operation.startswith(READS):
+            return ask()
+        return cast(dict, self._memo(["call", service, operation, region, params], ask))
 
     def find(self, service: str, operation: str, *, region: str | None = None, **params: Any) -> dict | None:
-        return cast("dict | None", self._once("find", service, operation, region, params))
+        ask = partial(self._aws.find, service, operation, region=region, **params)
+        if not operation.startswith(READS):
+            return ask()
+        return cast("dict | None", self._memo(["find", service, operation, region, params], ask))
 
     def paginate(self, service: str, operation: str, key: str, *, region: str | None = None,
                  **params: Any) -> list:
-        do = self._aws.paginate
+        ask = partial(self._aws.paginate, service, operation, key, region=region, **params)
         if not operation.startswith(READS):
-            return do(service, operation, key, region=region, **params)
-        return cast(list, self._once_paginated(service, operation, key, region, params))
-
-    def _once_paginated(self, service: str, operation: str, key: str, region: str | None,
-                        params: dict[str, Any]) -> Any:
-        cache_key = json.dumps(["paginate", service, operation, key, region, params], sort_keys=True, default=str)
-        with self._lock:
-            lock = self._locks.setdefault(cache_key, threading.Lock())
-        with lock:
-            if cache_key in self._answers:
-                self.hits += 1
-            else:
-                self._answers[cache_key] = self._aws.paginate(service, operation, key, region=region, **params)
-            return copy.deepcopy(self._answers[cache_key])
+            return ask()
+        return cast(list, self._memo(["paginate", service, operation, key, region, params], ask))
 
 
 def cached(aws: Aws) -> Aws:
