@@ -155,6 +155,8 @@ def make_plan(
             continue
         steps.extend(_steps_for(res, observed, kinds, replaced))
     _finish_replacements(steps, kinds)
+    if only is not None:
+        steps = _known_deps(steps, wanted, observed) + steps
     steps = _split_openings(steps, kinds)
     if prune:
         wanted_ids = {r.id for r in wanted}
@@ -187,6 +189,23 @@ def _steps_for(res: Resource, observed: Mapping[str, Observed], kinds: Mapping[s
     if changes:
         return [Step("update", res.kind, res.id, res.name, "; ".join(changes), deps, tuple(changes), res, obs)]
     return [Step("noop", res.kind, res.id, res.name, "up to date", deps, (), res, obs)]
+
+
+def _known_deps(steps: list[Step], wanted: Sequence[Resource], observed: Mapping[str, Observed]) -> list[Step]:
+    """What the converged steps depend on but leave alone, as it is now (their outputs resolve Refs)."""
+    have = {s.id for s in steps}
+    by_id = {r.id: r for r in wanted}
+    todo = [d for s in steps for d in s.deps]
+    extra: list[Step] = []
+    while todo:
+        rid = todo.pop()
+        if rid in have or rid not in by_id or rid not in observed:
+            continue
+        have.add(rid)
+        res = by_id[rid]
+        extra.append(Step("noop", res.kind, rid, res.name, "left as it is", res.all_deps(), (), res, observed[rid]))
+        todo.extend(res.all_deps())
+    return extra
 
 
 def _finish_replacements(steps: list[Step], kinds: Mapping[str, Kind]) -> None:

@@ -133,3 +133,17 @@ def test_listener_https_opens_the_new_port_before_the_listener_changes_and_close
     assert sorted(map(tuple, opening.props["ingress"])) == [("tcp", 8080, 8080, "0.0.0.0/0"),
                                                              ("tcp", 8443, 8443, "0.0.0.0/0")]
     assert plan.steps[2].resource is sg
+
+
+def test_a_re_pointed_dependent_gets_the_outputs_of_what_it_also_depends_on() -> None:
+    # `launch-template create --name new` in a stack whose group is also attached to a target group.
+    lt = Resource("lt", "lt", "new-name", {})
+    tg = Resource("alb", "tg", "tg", {})
+    asg = Resource("asg", "asg", "g", {"launch": Ref("lt", "id"), "tg": Ref("tg", "arn")})
+    observed = {"lt": Observed("lt", "lt", "lt-old", "old-name", {"id": "lt-old"}),
+                "tg": Observed("alb", "tg", "tg-1", "tg", {"arn": "tg-1"}),
+                "asg": Observed("asg", "asg", "g", "g", {"launch": "lt-old", "tg": "tg-1"})}
+    plan = make_plan("s", [tg, lt, asg], observed, KINDS, only={"lt"}, prune_kinds={"lt"})
+    assert [(s.action, s.key) for s in plan.steps] == [
+        ("noop", "tg"), ("replace", "lt"), ("update", "asg"), ("delete", "lt#delete")]
+    assert plan.steps[0].reason == "left as it is"
