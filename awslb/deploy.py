@@ -205,6 +205,7 @@ def up(aws: Aws, ui: UI, spec: StackSpec, *, confirm: Confirm | None = None, dry
     (the CLI asks on a terminal); without either it is refused before any write.
     """
     opts = opts or Options()
+    Ledger.load(spec.name)  # a damaged or foreign ledger: one error naming the file, before any AWS call
     the_plan, ctx = make_plan(aws, ui, spec, opts, prune, sections)
     result = UpResult(the_plan)
     if dry_run or not the_plan.pending:
