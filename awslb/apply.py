@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from awslb.errors import AwsError, AwslbError
@@ -37,7 +37,8 @@ def current_step() -> str | None:
     return getattr(_CURRENT, "step", None)
 
 
-VERBS = {"create": "created", "update": "updated", "delete": "deleted", "noop": "up to date"}
+VERBS = {"create": "created", "update": "updated", "replace": "made (replacement)", "delete": "deleted",
+         "noop": "up to date"}
 
 
 @dataclass
@@ -102,97 +103,114 @@ class Executor:
 
     def run(self, plan: Plan) -> RunResult:
         result = RunResult()
-        outputs = result.outputs
         pending: dict[str, Step] = {}
         done: set[str] = set()
         for step in plan.steps:
             if step.action == "noop":
                 assert step.observed is not None
-                outputs[step.id] = step.observed
+                result.outputs[step.id] = step.observed
                 done.add(step.key)
             else:
                 pending[step.key] = step
         if not pending:
             return result
-
         running: dict[Future[Observed | None], tuple[Step, float, Any]] = {}
-        stopping = False
         with self.ctx.ui.progress() as progress, ThreadPoolExecutor(self.workers, "awslb") as pool:
             try:
+                stopping = False
                 while pending or running:
                     if not stopping:
-                        for key, step in list(pending.items()):
-                            if all(d in done for d in step.deps):
-                                del pending[key]
-                                task = progress.start(_describe(step, "…"))
-                                fut = pool.submit(self._run_step, step, dict(outputs), progress, task)
-                                running[fut] = (step, time.monotonic(), task)
+                        self._start_ready(pending, done, running, result.outputs, pool, progress)
                     if not running:
                         break  # nothing can start: a dependency failed
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for fut in finished:
-                        step, started, task = running.pop(fut)
-                        seconds = time.monotonic() - started
-                        try:
-                            obs = fut.result()
-                        except AwslbError as exc:
-                            result.results.append(StepResult(step, False, seconds, exc))
-                            stopping = True
-                            progress.finish(task, f"{_describe(step)}: {exc}", ok=False)
-                            continue
-                        except Exception as exc:  # a bug in a kind: report it, keep the ledger
-                            err = AwslbError(f"{type(exc).__name__}: {exc}")
-                            result.results.append(StepResult(step, False, seconds, err))
-                            stopping = True
-                            progress.finish(task, f"{_describe(step)}: {err}", ok=False)
-                            continue
-                        done.add(step.key)
-                        if obs is not None:
-                            outputs[step.id] = obs
-                        result.results.append(StepResult(step, True, seconds, None, obs))
-                        progress.finish(task, f"{_describe(step, VERBS[step.action])} ({seconds:.1f}s)")
+                        ok = self._collect(fut, running.pop(fut), result, done, progress)
+                        stopping = stopping or not ok
             except KeyboardInterrupt:
-                result.interrupted = True
-                for fut in running:
-                    fut.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                for fut, (step, started, _task) in running.items():
-                    if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        result.results.append(StepResult(step, True, time.monotonic() - started, None,
-                                                         fut.result()))
-                self.ledger.save()
+                self._interrupted(result, running, pool)
                 raise
         result.not_started = list(pending.values())
         self.ledger.save()
         return result
 
+    def _start_ready(self, pending: dict[str, Step], done: set[str], running: dict[Any, Any],
+                     outputs: dict[str, Observed], pool: ThreadPoolExecutor, progress: Any) -> None:
+        """Start every pending step whose dependencies are done."""
+        for key, step in list(pending.items()):
+            if all(d in done for d in step.deps):
+                del pending[key]
+                task = progress.start(_describe(step, "…"))
+                fut = pool.submit(self._run_step, step, dict(outputs), progress, task)
+                running[fut] = (step, time.monotonic(), task)
+
+    def _collect(self, fut: Future[Observed | None], started: tuple[Step, float, Any], result: RunResult,
+                 done: set[str], progress: Any) -> bool:
+        """Record a finished step; False when it failed (no new step starts then)."""
+        step, began, task = started
+        seconds = time.monotonic() - began
+        try:
+            obs = fut.result()
+        except Exception as exc:
+            # An AwslbError is the user's to read; anything else is a bug in a kind: report it, keep the ledger.
+            err = exc if isinstance(exc, AwslbError) else AwslbError(f"{type(exc).__name__}: {exc}")
+            result.results.append(StepResult(step, False, seconds, err))
+            progress.finish(task, f"{_describe(step)}: {err}", ok=False)
+            return False
+        done.add(step.key)
+        if obs is not None:
+            result.outputs[step.id] = obs
+        result.results.append(StepResult(step, True, seconds, None, obs))
+        progress.finish(task, f"{_describe(step, VERBS[step.action])} ({seconds:.1f}s)")
+        return True
+
+    def _interrupted(self, result: RunResult, running: dict[Any, Any], pool: ThreadPoolExecutor) -> None:
+        """Ctrl-C: let the running steps finish, record what they did, save the ledger."""
+        result.interrupted = True
+        for fut in running:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for fut, (step, started, _task) in running.items():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                result.results.append(StepResult(step, True, time.monotonic() - started, None, fut.result()))
+        self.ledger.save()
+
     def _run_step(self, step: Step, outputs: dict[str, Observed], progress: Any, task: Any) -> Observed | None:
         self.ctx._local.report = lambda text: progress.update(task, _describe(step, text))
         _CURRENT.step = step.id
-        kind = self.kinds[step.kind]
         try:
             if step.action == "delete":
                 assert step.observed is not None
-                self._delete(kind, step.observed)
-                self.ledger.forget(step.id)
+                self._delete(self.kinds[step.kind], step.observed)
+                self.ledger.forget(step.id, step.observed.physical_id)
                 return None
-            assert step.resource is not None
-            props = resolve(step.resource.props, outputs)
-            if step.action == "create":
-                obs = kind.create(self.ctx, step.resource, props)
-            else:
-                assert step.observed is not None
-                changes = kind.diff(step.resource, props, step.observed)
-                obs = (
-                    kind.update(self.ctx, step.resource, props, step.observed, changes)
-                    if changes
-                    else step.observed
-                )
+            obs = self._write(step, outputs)
             self.ledger.record(obs)
             return obs
         finally:
             self.ctx._local.report = None
             _CURRENT.step = None
+
+    def _write(self, step: Step, outputs: Mapping[str, Observed]) -> Observed:
+        kind = self.kinds[step.kind]
+        assert step.resource is not None
+        res = step.resource
+        props = resolve(res.props, outputs)
+        if step.action == "create":
+            return kind.create(self.ctx, res, props)
+        assert step.observed is not None
+        if step.action == "replace":
+            name = kind.new_name(res, step.observed)
+            if name != res.name:
+                res = replace(res, name=name)
+                props = {**props, "name": name} if "name" in props else props
+            return kind.create(self.ctx, res, props)
+        # A group's closing step follows its opening one: compare with what that left.
+        current = outputs.get(step.id)
+        observed = current if current is not None and current.physical_id == step.observed.physical_id \
+            else step.observed
+        changes = kind.diff(res, props, observed)
+        return kind.update(self.ctx, res, props, observed, changes) if changes else observed
 
     def _delete(self, kind: Kind, obs: Observed) -> None:
         deadline = time.monotonic() + self.delete_timeout

@@ -8,17 +8,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from awslb import plan as planning
 from awslb import resources
 from awslb.apply import Executor, RunResult
 from awslb.aws import Aws
-from awslb.errors import StepFailed
+from awslb.errors import InputError, StepFailed
 from awslb.ledger import Ledger
+from awslb.reads import cached
 from awslb.resources.base import Context, Kind, Network, Observed, Resource
 from awslb.resources.network import lookup
 from awslb.spec import StackSpec
@@ -54,7 +57,27 @@ class UpResult:
         return out
 
 
+def ledger_facts(stack: str) -> dict[str, Any]:
+    """What discovery may take from the ledger (a cache: a damaged one counts as empty)."""
+    try:
+        recorded = Ledger.load(stack).resources.get("launch-config")
+    except InputError:
+        return {}
+    base = recorded.attrs.get("base") if recorded is not None else None
+    return {"launch_config.recorded_base": base} if base else {}
+
+
+def connect(profile: str | None = None, region: str | None = None, endpoint_url: str | None = None) -> Aws:
+    """The AWS door (for callers, like the CLI, that do not import awslb.aws themselves)."""
+    return Aws(profile, region, endpoint_url)
+
+
 def context(aws: Aws, ui: UI, stack: str, opts: Options, net: Network | None = None) -> Context:
+    facts = ledger_facts(stack)
+    if net is None:
+        net = Network(aws.region or "", "", (), facts=facts)
+    else:
+        net = replace(net, facts={**facts, **net.facts})
     return Context(aws=aws, stack=stack, ui=ui, net=net, wait=opts.wait, timeout=opts.timeout,
                    poll=opts.poll, delete_images=opts.delete_images)
 
@@ -92,29 +115,106 @@ def desired(spec: StackSpec, net: Network, kinds: Mapping[str, Kind] | None = No
     return [r for k in kinds.values() for r in k.desired(spec, net)]
 
 
-def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, prune: bool = True
-              ) -> tuple[planning.Plan, Context]:
-    """Observe, then plan. Reads only."""
+# The kinds each section of a stack makes: what a step command that sets the section converges.
+SECTION_KINDS: dict[str, tuple[str, ...]] = {
+    "image": ("image",),
+    "load_balancer": ("security_group", "target_group", "load_balancer", "listener", "classic_lb"),
+    "launch": ("launch_template", "launch_config"),
+    "autoscaling": ("autoscaling_group",),
+    "haproxy": ("security_group",),
+}
+
+
+def section_kinds(sections: Collection[str]) -> set[str]:
+    return {k for s in sections for k in SECTION_KINDS.get(s, ())}
+
+
+def selection(wanted: Sequence[Resource], kinds: Collection[str]) -> set[str]:
+    """The logical ids of the given kinds and everything they depend on (pure)."""
+    by_id = {r.id: r for r in wanted}
+    todo = [r.id for r in wanted if r.kind in kinds]
+    chosen: set[str] = set()
+    while todo:
+        rid = todo.pop()
+        if rid in chosen or rid not in by_id:
+            continue
+        chosen.add(rid)
+        todo.extend(by_id[rid].all_deps())
+    return chosen
+
+
+def _with_facts(aws: Aws, spec: StackSpec, net: Network, kinds: Collection[Kind]) -> Network:
+    facts: dict[str, Any] = dict(net.facts)
+    for kind in kinds:
+        facts.update(kind.preflight(aws, spec, net))
+    return replace(net, facts=facts)
+
+
+def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, prune: bool = True,
+              sections: Collection[str] | None = None) -> tuple[planning.Plan, Context]:
+    """Observe, then plan. Reads only.
+
+    ``sections``: a step command's sections. Only the resources of their kinds, and what
+    those depend on, are checked and converged; what the sections no longer want is deleted.
+    """
     opts = opts or Options()
     aws.check_credentials()
+    door, aws = aws, cached(aws)  # planning only reads: each distinct read once
     kinds = resources.registry()
-    net = preflight(aws, spec, kinds)
+    if sections is None:
+        net = preflight(aws, spec, kinds)
+        only, prune_kinds = None, None
+    else:
+        owned = section_kinds(sections)
+        net = _with_facts(aws, spec, lookup(aws, spec), [kinds[k] for k in owned if k in kinds])
+        only = selection(desired(spec, net, kinds), owned)
+        # What the selection depends on is checked like its own section (the image facts a
+        # launch configuration needs come from the launch template's preflight).
+        used = {r.kind for r in desired(spec, net, kinds) if r.id in only}
+        more = {k for ks in SECTION_KINDS.values() if used.intersection(ks) for k in ks} - owned
+        net = _with_facts(aws, spec, net, [k for name, k in kinds.items() if name in more])
+        prune, prune_kinds = True, owned
     ctx = context(aws, ui, spec.name, opts, net)
     observed = observe(ctx, kinds)
-    return planning.make_plan(spec.name, desired(spec, net, kinds), observed, kinds, prune), ctx
+    ctx.aws = door  # the writes, and the reads after them, go to AWS itself
+    return planning.make_plan(spec.name, desired(spec, net, kinds), observed, kinds, prune, only,
+                              prune_kinds), ctx
+
+
+def balancer_replacements(the_plan: planning.Plan) -> list[planning.Step]:
+    """The plan's replacements of what clients connect to (a balancer: a new DNS name)."""
+    return the_plan.client_replacements(resources.registry())
+
+
+def refuse_replacements(the_plan: planning.Plan) -> None:
+    """InputError (nothing written) naming what would replace a balancer: needs --allow-replace."""
+    risky = the_plan.client_replacements(resources.registry())
+    if risky:
+        step = risky[0]
+        raise InputError(f"{step.reason}: this replaces {step.kind.replace('_', ' ')} {step.id} "
+                         f"({step.observed.name if step.observed else step.name}; clients get a new DNS name)",
+                         "pass --allow-replace to replace it, or keep the current value")
 
 
 def up(aws: Aws, ui: UI, spec: StackSpec, *, confirm: Confirm | None = None, dry_run: bool = False,
-       prune: bool = True, rollback: bool = False, opts: Options | None = None) -> UpResult:
-    """Make the stack match ``spec``. ``confirm`` sees the plan and may refuse it."""
+       prune: bool = True, rollback: bool = False, opts: Options | None = None,
+       allow_replace: bool = False, sections: Collection[str] | None = None) -> UpResult:
+    """Make the stack match ``spec``. ``confirm`` sees the plan and may refuse it.
+
+    Replacing a balancer needs ``allow_replace`` or a ``confirm`` that accepts the plan
+    (the CLI asks on a terminal); without either it is refused before any write.
+    """
     opts = opts or Options()
-    the_plan, ctx = make_plan(aws, ui, spec, opts, prune)
+    Ledger.load(spec.name)  # a damaged or foreign ledger: one error naming the file, before any AWS call
+    the_plan, ctx = make_plan(aws, ui, spec, opts, prune, sections)
     result = UpResult(the_plan)
     if dry_run or not the_plan.pending:
         result.outputs = {s.id: s.observed for s in the_plan.steps if s.observed and s.action == "noop"}
         if not dry_run:
             _save_spec(spec, aws)
         return result
+    if confirm is None and not allow_replace:
+        refuse_replacements(the_plan)
     if confirm is not None and not confirm(the_plan):
         return result
     ledger = Ledger.load(spec.name)
@@ -138,7 +238,7 @@ def up(aws: Aws, ui: UI, spec: StackSpec, *, confirm: Confirm | None = None, dry
 
 def down(aws: Aws, ui: UI, stack: str, *, confirm: Confirm | None = None, dry_run: bool = False,
          opts: Options | None = None) -> UpResult:
-    """Delete everything tagged with the stack, in reverse dependency order."""
+    """Delete everything tagged with the stack, in reverse dependency order (no ledger needed)."""
     opts = opts or Options()
     aws.check_credentials()
     kinds = resources.registry()
@@ -156,7 +256,11 @@ def down(aws: Aws, ui: UI, stack: str, *, confirm: Confirm | None = None, dry_ru
         return result
     if confirm is not None and not confirm(the_plan):
         return result
-    ledger = Ledger.load(stack)
+    try:
+        ledger = Ledger.load(stack)
+    except InputError as exc:  # a damaged or foreign ledger: the tags are enough, leave the file be
+        ui.warn(f"{exc.message}: not used")
+        ledger = Ledger(stack, Path(os.devnull), persist=False)
     run = Executor(ctx, kinds, ledger, opts.workers, opts.delete_timeout).run(the_plan)
     result.run, result.applied = run, True
     if not run.ok:
@@ -190,6 +294,16 @@ def status(aws: Aws, ui: UI, stack: str, opts: Options | None = None) -> dict[st
     }
 
 
+def recorded_region(stack: str) -> str | None:
+    """Where the stack lives: its recorded `[stack] region`, else the ledger's region (no AWS call)."""
+    try:
+        ledger = Ledger.load(stack)
+    except InputError:
+        return None
+    region = ((ledger.spec or {}).get("stack") or {}).get("region")
+    return region if isinstance(region, str) else ledger.region
+
+
 def stack_spec(stack: str) -> StackSpec:
     """The stack's recorded spec (what earlier commands set), or an empty one."""
     from awslb.spec import parse
@@ -204,17 +318,21 @@ def stack_spec(stack: str) -> StackSpec:
 
 def apply_sections(aws: Aws, ui: UI, stack: str, sections: Mapping[str, Any], *,
                    confirm: Confirm | None = None, dry_run: bool = False,
-                   opts: Options | None = None) -> UpResult:
-    """What a step command does: set some sections of the stack's spec, then converge.
+                   opts: Options | None = None, allow_replace: bool = False,
+                   converge: Collection[str] | None = None) -> UpResult:
+    """What a step command does: set some sections of the stack's spec, then converge them.
 
-    Whatever earlier step commands made stays (no pruning), and what a later step changed
-    (the listener switched to HTTPS) is part of the recorded spec, so re-running an earlier
-    step neither undoes nor duplicates it.
+    Only those sections' resources (``converge``: which sections, default the ones set)
+    and what they depend on are converged; what earlier step commands made for other
+    sections stays as it is, and what a later step changed (the listener switched to
+    HTTPS) is part of the recorded spec, so re-running an earlier step neither undoes
+    nor duplicates it.
     """
     from awslb.spec import merge
 
     spec = merge(stack_spec(stack), **sections)
-    return up(aws, ui, spec, confirm=confirm, dry_run=dry_run, prune=False, opts=opts)
+    return up(aws, ui, spec, confirm=confirm, dry_run=dry_run, opts=opts, allow_replace=allow_replace,
+              sections=list(converge if converge is not None else sections))
 
 
 def _save_spec(spec: StackSpec, aws: Aws) -> None:

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from awslb.errors import InputError
 from awslb.resources.base import Observed
 
 VERSION = 1
@@ -23,9 +24,35 @@ def home() -> Path:
     return Path(os.environ.get("AWSLB_HOME", ".awslb"))
 
 
+def _damaged(path: Path, why: str) -> InputError:
+    return InputError(f"{path}: {why}",
+                      "move the file away: awslb finds the stack's resources by their tags "
+                      "(`awslb down` never needs it)")
+
+
+def check(data: Any, path: Path, stack: str) -> dict[str, Any]:
+    """The ledger's JSON, checked: its shape, and that it is this stack's. InputError otherwise."""
+    if not isinstance(data, dict):
+        raise _damaged(path, "not an awslb ledger (expected a JSON object)")
+    if data.get("stack", stack) != stack:
+        raise _damaged(path, f"the ledger of stack {data.get('stack')!r}, not of stack {stack!r}")
+    shapes = {"region": (str, type(None)), "spec": (dict, type(None)), "resources": (dict, type(None)),
+              "version": (int, type(None))}
+    for key, types in shapes.items():
+        if not isinstance(data.get(key), types):
+            raise _damaged(path, f"not an awslb ledger ({key!r} has the wrong type)")
+    for key, entry in (data.get("resources") or {}).items():
+        fields = ("kind", "id", "physical_id")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields) \
+                or not isinstance(entry.get("attrs", {}), dict):
+            raise _damaged(path, f"not an awslb ledger (resource {key!r} is malformed)")
+    return data
+
+
 class Ledger:
-    def __init__(self, stack: str, path: Path | None = None):
+    def __init__(self, stack: str, path: Path | None = None, persist: bool = True):
         self.stack = stack
+        self.persist = persist
         self.path = path or home() / f"{stack}.json"
         self.region: str | None = None
         self.spec: dict[str, Any] | None = None
@@ -36,12 +63,15 @@ class Ledger:
     def load(cls, stack: str, path: Path | None = None) -> Ledger:
         ledger = cls(stack, path)
         try:
-            data = json.loads(ledger.path.read_text())
+            text = ledger.path.read_text()
         except FileNotFoundError:
             return ledger
-        except (OSError, ValueError):
-            # A damaged cache is no loss: the tags on AWS are the truth.
-            return ledger
+        except OSError as exc:
+            raise _damaged(ledger.path, f"cannot read it: {exc.strerror}") from None
+        try:
+            data = check(json.loads(text), ledger.path, stack)
+        except ValueError:
+            raise _damaged(ledger.path, "not valid JSON") from None
         ledger.region = data.get("region")
         ledger.spec = data.get("spec")
         ledger.resources = {
@@ -54,8 +84,12 @@ class Ledger:
             self.resources[obs.id] = obs
             self._save_locked()
 
-    def forget(self, logical_id: str) -> None:
+    def forget(self, logical_id: str, physical_id: str | None = None) -> None:
+        """Drop an entry (only if it is ``physical_id``: a replacement's new one stays)."""
         with self._lock:
+            known = self.resources.get(logical_id)
+            if known is not None and physical_id is not None and known.physical_id != physical_id:
+                return
             self.resources.pop(logical_id, None)
             self._save_locked()
 
@@ -66,9 +100,12 @@ class Ledger:
     def remove(self) -> None:
         with self._lock:
             self.resources.clear()
-            self.path.unlink(missing_ok=True)
+            if self.persist:
+                self.path.unlink(missing_ok=True)
 
     def _save_locked(self) -> None:
+        if not self.persist:
+            return
         data = {
             "version": VERSION,
             "stack": self.stack,

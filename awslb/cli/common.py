@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,11 +44,11 @@ class State:
 
     def aws(self, region: str | None = None) -> Aws:
         """The AWS door; ``region`` (from a stack file) applies when --region was not given."""
-        from awslb.aws import Aws
+        from awslb.deploy import connect
 
         region = self.region or region
         if region not in self._aws:
-            self._aws[region] = Aws(self.profile, region, self.endpoint_url)
+            self._aws[region] = connect(self.profile, region, self.endpoint_url)
         return self._aws[region]
 
     def options(self, **overrides: Any) -> Options:
@@ -73,21 +74,69 @@ StackOpt = Annotated[
     str, typer.Option("--stack", envvar="AWSLB_STACK", help="Stack these resources belong to.")
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the question (`up` with deletions, `down`).")]
+AllowReplaceOpt = Annotated[bool, typer.Option(
+    "--allow-replace", help="Allow replacing the balancer when a change needs it (clients get a new DNS name).")]
 
 
-def confirm_apply(yes: bool, what: str = "Apply these changes?"):  # type: ignore[no-untyped-def]
-    """A confirm callback for deploy: --yes, else a prompt on a terminal, else a usage error."""
-    from awslb.errors import UsageError
+def asker(ui: UI, *, yes: bool, mode: str, allow_replace: bool = False, stack: str = "") -> Callable[[Plan], bool]:
+    """The confirm callback of the conventions (DESIGN.md, the command line).
+
+    ``mode``: "step" commands apply without asking, "up" asks when its plan deletes or
+    replaces something, "down" always asks (the stack name is typed). Replacing a balancer
+    needs --allow-replace or a yes on a terminal. The plan is printed before any question;
+    without a terminal a needed question is exit 2 (--yes answers it), a balancer's
+    replacement exit 4.
+    """
 
     def confirm(plan: Plan) -> bool:
-        if yes:
+        from awslb import deploy
+
+        risky = [] if allow_replace else deploy.balancer_replacements(plan)
+        needed = mode == "down" or (mode == "up" and plan.destructive) or bool(risky)
+        if not needed:
             return True
-        if not sys.stdin.isatty():
-            raise UsageError("--yes: the plan has changes and stdin is not a terminal; pass --yes to apply")
-        return typer.confirm(what, default=False, err=True)
+        show_plan(ui, plan, to_stderr=True)
+        terminal = sys.stdin.isatty()
+        if risky and not terminal:
+            deploy.refuse_replacements(plan)
+        if yes and not risky:
+            return True
+        if not terminal:
+            from awslb.errors import UsageError
+
+            what = "deletes" if mode == "down" else "deletes or replaces something"
+            raise UsageError(f"--yes: the plan above {what} and stdin is not a terminal; "
+                             "pass --yes to apply it")
+        if mode == "down":
+            return bool(typer.prompt(f"Type the stack name ({stack}) to delete it", err=True) == stack)
+        question = "Replace the balancer (a new DNS name) and apply?" if risky else "Apply these changes?"
+        return typer.confirm(question, default=False, err=True)
 
     return confirm
+
+
+def ask(yes: bool, question: str) -> bool:
+    """One yes/no question for a one-shot operation (`ami delete`): --yes, a terminal, else exit 2."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        from awslb.errors import UsageError
+
+        raise UsageError("--yes: stdin is not a terminal; pass --yes to go ahead")
+    return typer.confirm(question, default=False, err=True)
+
+
+def run_step(ctx: typer.Context, command: str, flags: dict[str, Any], *, stack: str, dry_run: bool, yes: bool,
+             allow_replace: bool = False, **options: Any) -> tuple[State, Aws, UpResult]:
+    """A step command: its flags to the library (checked before any AWS call), converged without asking."""
+    from awslb import steps
+
+    st = state(ctx)
+    confirm = asker(st.ui, yes=yes, mode="step", allow_replace=allow_replace)
+    aws, result = steps.run(command, flags, stack=stack, aws=st.aws, ui=st.ui, confirm=confirm, dry_run=dry_run,
+                            opts=st.options(**options), allow_replace=allow_replace)
+    return st, aws, result
 
 
 def show_plan(ui: UI, plan: Plan, to_stderr: bool = False) -> None:
@@ -102,7 +151,7 @@ def show_plan(ui: UI, plan: Plan, to_stderr: bool = False) -> None:
     table = Table(title=f"plan for stack {plan.stack}", title_justify="left", show_edge=False, pad_edge=False)
     for col in ("action", "kind", "id", "name", "reason"):
         table.add_column(col, overflow="fold")
-    styles = {"create": "green", "update": "yellow", "delete": "red", "noop": "dim"}
+    styles = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "noop": "dim"}
     for row in rows:
         table.add_row(*row, style=styles.get(row[0]))
     if plan.steps:

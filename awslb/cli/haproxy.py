@@ -60,14 +60,14 @@ def config(
             base = the_spec.haproxy.model_dump()
     servers: list[Any] = list(base.get("servers", []))
     if stack is not None:
-        from awslb.ledger import Ledger
+        from awslb.deploy import recorded_region
 
         recorded = stack_spec(stack)
         media_ports = recorded.stack.media_ports
         if not base and recorded.haproxy is not None:
             base = recorded.haproxy.model_dump()
             servers = list(base.get("servers", []))
-        region = recorded.stack.region or Ledger.load(stack).region
+        region = recorded_region(stack)
         servers += [s.model_dump() for s in haproxy.servers_from_stack(st.aws(region), recorded)]
     servers += [haproxy.parse_server(s).model_dump() for s in server or []]
     flags = {"balance": balance, "sticky": sticky, "maxconn": maxconn, "weight": weight,

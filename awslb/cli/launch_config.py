@@ -16,8 +16,8 @@ app = typer.Typer(help="Launch configurations (legacy: prefer `awslb launch-temp
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", help="Base name; awslb adds a short hash of the content.")],
-    instance_type: Annotated[str, typer.Option("--instance-type", help="EC2 instance type, e.g. c5.large.")],
+    name: Annotated[str | None, typer.Option("--name", help="Base name; awslb adds a short hash of the content (default: STACK-launch-config).")] = None,
+    instance_type: Annotated[str | None, typer.Option("--instance-type", help="EC2 instance type (default: c5.large).")] = None,
     ami: AmiOpt = None,
     template: Annotated[str | None, typer.Option(
         "--template", help="User-data template (`awslb userdata list`); default: no user-data.")] = None,
@@ -26,7 +26,7 @@ def create(
     volume_size: VolumeOpt = None,
     set_: SetOpt = None,
     vars_file: VarsFileOpt = None,
-    detailed_monitoring: MonitoringOpt = True,
+    detailed_monitoring: MonitoringOpt = None,
     stack: StackOpt = "default",
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -40,10 +40,10 @@ def create(
     """
     from awslb.cli.launch_template import apply_launch
 
-    apply_launch(ctx, kind="config", name=name, template=template, ami=ami, instance_type=instance_type,
-                 key_name=key_name, security_group=security_group, volume_size=volume_size, sets=set_,
-                 vars_file=vars_file, detailed_monitoring=detailed_monitoring, stack=stack, dry_run=dry_run,
-                 yes=yes)
+    apply_launch(ctx, "launch-config create", stack=stack, dry_run=dry_run, yes=yes, name=name,
+                 template=template, ami=ami, instance_type=instance_type, key_name=key_name,
+                 security_group=security_group, volume_size=volume_size, set=set_, vars_file=vars_file,
+                 detailed_monitoring=detailed_monitoring)
 
 
 def register(root: typer.Typer) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from awslb.cli.common import DryRunOpt, YesOpt, confirm_apply, report, show_plan, state
+from awslb.cli.common import AllowReplaceOpt, DryRunOpt, YesOpt, asker, report, show_plan, state
 
 FileOpt = Annotated[Path, typer.Option("--file", "-f", help="Stack file (TOML).")]
 
@@ -22,8 +21,12 @@ def up(
                                                       help="On failure, delete what this run created.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for each resource.")] = 1800,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Do not wait for images and balancers.")] = False,
+    allow_replace: AllowReplaceOpt = False,
 ) -> None:
-    """Create or update everything in a stack file, then show its status."""
+    """Create or update everything in a stack file, then show its status.
+
+    Asks first (after showing the plan) only when the plan deletes or replaces something.
+    """
     from awslb import deploy, spec
 
     st = state(ctx)
@@ -31,12 +34,9 @@ def up(
     aws = st.aws(the_spec.stack.region)
     opts = st.options(timeout=timeout, wait=not no_wait)
 
-    def confirm(plan: Any) -> bool:
-        show_plan(st.ui, plan, to_stderr=True)
-        return confirm_apply(yes)(plan)
-
+    confirm = asker(st.ui, yes=yes, mode="up", allow_replace=allow_replace)
     result = deploy.up(aws, st.ui, the_spec, confirm=None if dry_run else confirm, dry_run=dry_run,
-                       rollback=rollback_on_failure, opts=opts)
+                       rollback=rollback_on_failure, opts=opts, allow_replace=allow_replace)
     report(st.ui, result, dry_run)
     if result.applied and not st.ui.json:
         show_status(st.ui, deploy.status(aws, st.ui, the_spec.name, opts))
@@ -66,25 +66,21 @@ def down(
     delete_images: Annotated[bool, typer.Option("--delete-images", help="Also deregister the stack's images.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to keep retrying in-use resources.")] = 600,
 ) -> None:
-    """Delete everything tagged with the stack (works without the local ledger)."""
+    """Delete everything tagged with the stack (works without the local ledger).
+
+    Looks in the stack's recorded region (its `[stack] region`, else the ledger's), else
+    the configured one; always asks first, after showing the plan.
+    """
     from awslb import deploy
-    from awslb.errors import UsageError
 
     st = state(ctx)
-
-    def confirm(plan: Any) -> bool:
-        show_plan(st.ui, plan, to_stderr=True)
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            raise UsageError("--yes: stdin is not a terminal; pass --yes to delete without typing the stack name")
-        typed = typer.prompt(f"Type the stack name ({stack}) to delete it", err=True)
-        return bool(typed == stack)
-
+    confirm = asker(st.ui, yes=yes, mode="down", stack=stack)
     opts = st.options(delete_images=delete_images, delete_timeout=timeout)
-    result = deploy.down(st.aws(), st.ui, stack, confirm=None if dry_run else confirm, dry_run=dry_run, opts=opts)
+    aws = st.aws(deploy.recorded_region(stack))
+    st.ui.info(f"stack {stack} in {aws.region}")
+    result = deploy.down(aws, st.ui, stack, confirm=None if dry_run else confirm, dry_run=dry_run, opts=opts)
     if not dry_run and not result.plan.pending and not st.ui.json:
-        st.ui.success(f"stack {stack}: nothing to delete")
+        st.ui.success(f"stack {stack}: nothing to delete in {aws.region}")
         return
     report(st.ui, result, dry_run)
 
@@ -101,7 +97,7 @@ def status(
     from awslb import deploy
 
     st = state(ctx)
-    aws, opts = st.aws(), st.options()
+    aws, opts = st.aws(deploy.recorded_region(stack)), st.options()
     while True:
         data = deploy.status(aws, st.ui, stack, opts)
         if st.ui.json:

@@ -30,7 +30,7 @@ from awslb import names
 from awslb.aws import Aws
 from awslb.errors import AwsError, AwslbError, InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
-from awslb.resources.launch_config import TAG_BASE, base_name, is_ours
+from awslb.resources.launch_config import TAG_BASE, base_name
 from awslb.spec import AutoscalingSection, StackSpec
 from awslb.ui import UI
 
@@ -137,6 +137,7 @@ class AutoscalingGroup(Kind):
     kind = "autoscaling_group"
     label = "Auto Scaling group"
     rank = 70
+    replace_on = ("name",)  # groups cannot be renamed
 
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
         asg = spec.autoscaling
@@ -232,8 +233,6 @@ class AutoscalingGroup(Kind):
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         a = obs.attrs
-        if res.name != obs.name:
-            return [f"name: {obs.name} → {res.name} (replace)"]
         out = changed("min", props["min"], a.get("min")) + changed("max", props["max"], a.get("max"))
         if props["desired"] is not None and str(props["desired"]) != _tag(a, TAG_DESIRED):
             out += changed("desired", props["desired"], a.get("desired"))
@@ -284,9 +283,6 @@ class AutoscalingGroup(Kind):
                changes: list[str]) -> Observed:
         a = obs.attrs
         name = obs.name
-        if res.name != name:  # groups cannot be renamed
-            self.delete(ctx, obs)
-            return self.create(ctx, res, props)
         # A warm pool goes before the group changes (AWS refuses it beside a mixed-instances policy).
         if a.get("warm_pool") is not None and props["warm_pool"] is None:
             ctx.aws.find("autoscaling", "delete_warm_pool", AutoScalingGroupName=name, ForceDelete=True)
@@ -317,15 +313,6 @@ class AutoscalingGroup(Kind):
         if props["warm_pool"] is not None and props["warm_pool"] != a.get("warm_pool"):
             put_pool(ctx.aws, name, props["warm_pool"])
         self._sync_tags(ctx, name, props["tags"], a.get("tags", []))
-        old = (a.get("launch") or {}).get("config")
-        base = props.get("launch_config_base")
-        if launch_changed and old and base and is_ours(old, base) and old != props["launch"].get("config"):
-            # The group uses the new launch configuration now: the old one can go.
-            try:
-                ctx.aws.find("autoscaling", "delete_launch_configuration", LaunchConfigurationName=old)
-            except AwsError as exc:
-                if exc.code not in ("ResourceInUse", "ResourceInUseException"):
-                    raise
         return self._read(ctx, name)
 
     def _sync_balancers(self, ctx: Context, name: str, props: Mapping[str, Any], a: Mapping[str, Any]) -> None:
@@ -521,32 +508,6 @@ def _show(value: Any) -> str:
         return ", ".join(f"{k}={_show(v) if isinstance(v, Mapping) else v}" for k, v in value.items()
                          if v is not None)
     return str(value)
-
-
-def switch_launch(ctx: Context, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Point the stack's groups that launch from ``old`` at ``new`` (a replaced template or configuration).
-
-    ``old``/``new``: {"template": id} or {"config": name}. Used by the launch template and
-    launch configuration kinds when they must make a new one: the plan resolved the
-    group's reference to the old one, so the group is switched here, before the old one
-    is deleted. Mixed-instances settings and the template version are kept.
-    """
-    groups = ctx.aws.paginate("autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups",
-                              Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}])
-    switched = []
-    for g in groups:
-        a = group_attrs(g)
-        launch = a["launch"] or {}
-        key = "template" if "template" in old else "config"
-        if launch.get(key) != old[key]:
-            continue
-        target = dict(new)
-        if "template" in target:
-            target["version"] = launch.get("version", LATEST)
-        ctx.aws.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=g["AutoScalingGroupName"],
-                     **launch_params({"launch": target, "mixed": a["mixed"] if "template" in target else None}))
-        switched.append(g["AutoScalingGroupName"])
-    return switched
 
 
 # -- application-driven scaling and instance refresh (library functions for the CLI) --------

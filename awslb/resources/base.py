@@ -121,6 +121,18 @@ class Kind:
     rank: ClassVar[int]
     # Kinds that only read (data sources) never appear in a plan as changes.
     tagged: ClassVar[bool] = True
+    # Properties AWS cannot change in place: a change makes a new resource ("name": the
+    # physical name). The plan creates the new one, re-points what depends on it, then
+    # deletes the old one; with ``replace_first = False`` the old one goes first.
+    replace_on: ClassVar[tuple[str, ...]] = ()
+    replace_first: ClassVar[bool] = True
+    # Names unique in the account (balancers, target groups): a replacement that keeps
+    # the name is made under an alternate one (``alt_name``), and either counts as the name.
+    unique_names: ClassVar[bool] = False
+    # What clients connect to: replacing it changes its DNS name (needs --allow-replace).
+    client_facing: ClassVar[bool] = False
+    # Open new rules before the changes that need them, close old ones after (no gap).
+    opens_first: ClassVar[bool] = False
 
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
         """Read-only lookups and checks before planning (no write may happen here).
@@ -139,6 +151,36 @@ class Kind:
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         return []
+
+    def replace_reasons(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        """Why the resource must be replaced: its ``replace_on`` properties that differ (pure).
+
+        A property still holding a :class:`Ref` points at something being made or
+        replaced, so it differs too.
+        """
+        out: list[str] = []
+        for key in self.replace_on:
+            if key == "name":
+                if not self.same_name(res.name, obs.name):
+                    out.append(f"name: {obs.name} → {res.name}")
+                continue
+            want, have = props.get(key), obs.attrs.get(key)
+            if isinstance(want, Ref) or want != have:
+                out.append(f"{key}: {_show(have)} → {_show(want)}")
+        return out
+
+    def same_name(self, want: str, have: str) -> bool:
+        return want == have or (self.unique_names and have == alt_name(want))
+
+    def new_name(self, res: Resource, old: Observed) -> str:
+        """The physical name of a replacement: the wanted one, unless the old one holds it."""
+        if not self.unique_names or not self.same_name(res.name, old.name):
+            return res.name
+        return alt_name(res.name) if old.name == res.name else res.name
+
+    def opening(self, res: Resource, obs: Observed) -> Resource | None:  # noqa: ARG002
+        """With ``opens_first``: the resource with only its additions, when it also removes something."""
+        return None
 
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
         raise NotImplementedError
@@ -184,6 +226,11 @@ def resolve(value: Any, outputs: Mapping[str, Observed], partial: bool = False) 
     if isinstance(value, list | tuple):
         return type(value)(resolve(v, outputs, partial) for v in value)
     return value
+
+
+def alt_name(name: str) -> str:
+    """The alternate physical name a replacement takes while the old resource holds ``name``."""
+    return name[:30].rstrip("-") + "-r"
 
 
 def refuse_replacement(label: str, obs: Observed, changes: list[str], stack: str) -> None:

@@ -50,7 +50,6 @@ CLASSIC_SSL_POLICIES = (
 CLASSIC_DEFAULT_SSL_POLICY = CLASSIC_SSL_POLICIES[0]
 STICKY_PREFIX = "awslb-sticky-"
 TLS_PREFIX = "awslb-tls-"
-REPLACE = "(replaces the balancer: new DNS name)"
 
 Listener = list[Any]  # [protocol, lb port, instance protocol, instance port, certificate or None]
 
@@ -114,6 +113,9 @@ class ClassicLoadBalancer(Kind):
     kind = "classic_lb"
     label = "classic load balancer"
     rank = 40
+    replace_on = ("name", "scheme")
+    unique_names = True
+    client_facing = True
 
     # -- before planning ---------------------------------------------------------------
 
@@ -267,9 +269,7 @@ class ClassicLoadBalancer(Kind):
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         a = obs.attrs
-        out = self._replacement(res, props, obs)
-        if out:
-            return out
+        out: list[str] = []
         want = {x[1]: x for x in props["listeners"]}
         have = {x[1]: x for x in a.get("listeners", [])}
         for port in sorted(set(want) | set(have)):
@@ -302,14 +302,6 @@ class ClassicLoadBalancer(Kind):
             out += changed("targets", props["targets"], a.get("managed_targets"))
         return out
 
-    def _replacement(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
-        out = []
-        if res.name != obs.name:
-            out.append(f"name: {obs.name} → {res.name} {REPLACE}")
-        if props["scheme"] != obs.attrs.get("scheme"):
-            out.append(f"scheme: {obs.attrs.get('scheme')} → {props['scheme']} {REPLACE}")
-        return out
-
     # -- writes ------------------------------------------------------------------------
 
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
@@ -336,11 +328,8 @@ class ClassicLoadBalancer(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        if self._replacement(res, props, obs):
-            self.delete(ctx, obs)
-            return self.create(ctx, res, props)
-        self._converge(ctx, res.name, props, obs.attrs)
-        return self._read(ctx.aws, res.name)
+        self._converge(ctx, obs.name, props, obs.attrs)
+        return self._read(ctx.aws, obs.name)
 
     def _converge(self, ctx: Context, name: str, props: Mapping[str, Any], have: Mapping[str, Any]) -> None:
         aws = ctx.aws

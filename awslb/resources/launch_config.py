@@ -55,6 +55,10 @@ class LaunchConfig(Kind):
     label = "launch configuration"
     rank = 60
 
+    def replace_reasons(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        """A launch configuration cannot change: every change makes a new one."""
+        return self.diff(res, props, obs)
+
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
         # The image and key pair checks are shared with launch templates (LaunchTemplate.preflight).
         if spec.launch is None or spec.launch.kind != "config":
@@ -101,11 +105,8 @@ class LaunchConfig(Kind):
                 bases.add(tags[TAG_BASE])
                 if g.get("LaunchConfigurationName"):
                     used.add(g["LaunchConfigurationName"])
-        from awslb.ledger import Ledger  # here: the ledger imports the resource kinds' base
-
-        recorded = Ledger.load(ctx.stack).resources.get(LOGICAL_ID)
-        if recorded is not None and recorded.attrs.get("base"):
-            bases.add(recorded.attrs["base"])
+        if ctx.net is not None and ctx.net.facts.get("launch_config.recorded_base"):
+            bases.add(ctx.net.facts["launch_config.recorded_base"])
         found = [lc for lc in ctx.aws.paginate("autoscaling", "describe_launch_configurations",
                                                "LaunchConfigurations")
                  if any(is_ours(lc["LaunchConfigurationName"], b) for b in bases)]
@@ -149,20 +150,11 @@ class LaunchConfig(Kind):
         return Observed(self.kind, res.id, name, name,
                         {"name": name, "base": props["base"], "config": normalize(stored)})
 
-    def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
-               changes: list[str]) -> Observed:
-        from awslb.resources.autoscaling_group import switch_launch
-
-        made = self.create(ctx, res, props)
-        switch_launch(ctx, {"config": obs.physical_id}, {"config": made.physical_id})
+    def delete(self, ctx: Context, obs: Observed) -> None:
         if _in_use(ctx, obs.physical_id):  # a group outside the stack uses it: keep it
             ctx.ui.warn(f"launch configuration {obs.physical_id} is still used by a group outside stack "
                         f"{ctx.stack}: it stays")
-        else:
-            self.delete(ctx, obs)
-        return made
-
-    def delete(self, ctx: Context, obs: Observed) -> None:
+            return
         ctx.aws.find("autoscaling", "delete_launch_configuration", LaunchConfigurationName=obs.physical_id)
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:

@@ -136,6 +136,8 @@ class LaunchTemplate(Kind):
     kind = "launch_template"
     label = "launch template"
     rank = 60
+    # A template cannot be renamed: a new name is a new template (the group moves to it).
+    replace_on = ("name",)
 
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
         if spec.launch is None:
@@ -200,9 +202,6 @@ class LaunchTemplate(Kind):
                         })
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
-        changes = changed("name", res.name, obs.name)
-        if changes:
-            return [changes[0] + " (a new template)"]
         return data_changes(props["data"], obs.attrs.get("data", {}))
 
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
@@ -218,15 +217,6 @@ class LaunchTemplate(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        if res.name != obs.name:
-            # A template cannot be renamed: make the new one, move the stack's groups to it,
-            # then delete the old one.
-            from awslb.resources.autoscaling_group import switch_launch
-
-            made = self.create(ctx, res, props)
-            switch_launch(ctx, {"template": obs.physical_id}, {"template": made.physical_id})
-            self.delete(ctx, obs)
-            return made
         version = ctx.aws.call(
             "ec2", "create_launch_template_version",
             LaunchTemplateId=obs.physical_id,

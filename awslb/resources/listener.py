@@ -116,6 +116,10 @@ class Listener(Kind):
     kind = "listener"
     label = "listener"
     rank = 50
+    # A new balancer gets new listeners; the old ones go first (a target group serves
+    # one balancer only).
+    replace_on = ("load_balancer",)
+    replace_first = False
 
     def preflight(self, aws: Any, spec: StackSpec, net: Network) -> dict[str, Any]:
         lb = spec.load_balancer
@@ -179,8 +183,7 @@ class Listener(Kind):
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         a = obs.attrs
-        out = [f"{c} (replace)" for c in changed("load_balancer", props["load_balancer"], a.get("load_balancer"))
-               if not isinstance(props["load_balancer"], Ref)]
+        out: list[str] = []
         for key in COMPARED:
             out += changed(key, props[key], a.get(key))
         return out
@@ -196,10 +199,6 @@ class Listener(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        if props["load_balancer"] != obs.attrs.get("load_balancer"):
-            # The balancer itself was replaced: its old listeners went with it.
-            self.delete(ctx, obs)
-            return self.create(ctx, res, props)
         # In place: the guide's "Edit" on the listener (HTTP 8080 -> HTTPS 8443 and back).
         ctx.aws.call("elbv2", "modify_listener", ListenerArn=obs.physical_id, **_listener_params(props))
         return self._made(res, props, obs.physical_id)

@@ -14,7 +14,7 @@ from typing import Any
 from awslb import names
 from awslb.errors import InputError
 from awslb.resources import elbv2
-from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed, refuse_replacement
+from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
 from awslb.spec import StackSpec
 
 ATTRIBUTE_KEYS = frozenset({"idle_timeout.timeout_seconds", "routing.http.drop_invalid_header_fields.enabled"})
@@ -25,15 +25,22 @@ class LoadBalancer(Kind):
     kind = "load_balancer"
     label = "application load balancer"
     rank = 40
+    replace_on = IMMUTABLE
+    unique_names = True
+    client_facing = True
 
     def preflight(self, aws: Any, spec: StackSpec, net: Network) -> dict[str, Any]:
         lb = elbv2.application(spec)
         if lb is None or not lb.balancer:
             return {}
         name = elbv2.alb_name(spec.name, lb)
-        found = aws.find("elbv2", "describe_load_balancers", Names=[name])
-        for other in (found or {}).get("LoadBalancers", []):
-            tags = elbv2.tags_of(aws, [other["LoadBalancerArn"]]).get(other["LoadBalancerArn"], {})
+        # The same reads as discovery (every balancer, the ALBs' tags): made once per planning pass.
+        every = aws.paginate("elbv2", "describe_load_balancers", "LoadBalancers")
+        albs = [lb for lb in every if lb.get("Type") == "application"]
+        named = [lb for lb in every if lb["LoadBalancerName"].lower() == name.lower()]
+        tagged = elbv2.tags_of(aws, [lb["LoadBalancerArn"] for lb in albs]) if named else {}
+        for other in named:
+            tags = tagged.get(other["LoadBalancerArn"], {})
             if tags.get(names.TAG_STACK) != spec.name:
                 key = "load_balancer.name" if lb.name else "stack.name"
                 raise InputError(f"{key}: a load balancer named {name} exists outside stack {spec.name}: "
@@ -105,8 +112,6 @@ class LoadBalancer(Kind):
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         a = obs.attrs
         out: list[str] = []
-        for key in IMMUTABLE:
-            out += [f"{c} (replace)" for c in changed(key, props[key], a.get(key))]
         out += changed("subnets", sorted(props["subnets"]), a.get("subnets"))
         out += changed("security_groups", sorted(map(str, props["security_groups"])), a.get("security_groups"))
         have = a.get("attributes") or {}
@@ -138,7 +143,6 @@ class LoadBalancer(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        refuse_replacement("load balancer", obs, changes, ctx.stack)
         arn = obs.physical_id
         a = obs.attrs
         if sorted(props["subnets"]) != a.get("subnets"):

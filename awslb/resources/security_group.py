@@ -84,6 +84,8 @@ class SecurityGroup(Kind):
     kind = "security_group"
     label = "security group"
     rank = 10
+    replace_on = ("vpc_id",)
+    opens_first = True
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
         stack = spec.name
@@ -116,6 +118,16 @@ class SecurityGroup(Kind):
             }),
         ]
 
+    def opening(self, res: Resource, obs: Observed) -> Resource | None:
+        """The group with its new rules added and none removed, when the update removes some."""
+        want = [tuple(r) for r in res.props["ingress"]]
+        have = [tuple(r) for r in obs.attrs.get("ingress", [])]
+        if not [r for r in have if r not in want]:
+            return None
+        kept = [list(r) for r in have if r not in want]
+        return Resource(res.kind, res.id, res.name, {**res.props, "ingress": [*res.props["ingress"], *kept]},
+                        res.deps)
+
     def discover(self, ctx: Context) -> list[Observed]:
         groups = ctx.aws.paginate(
             "ec2", "describe_security_groups", "SecurityGroups",
@@ -133,8 +145,6 @@ class SecurityGroup(Kind):
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         changes = []
-        if props["vpc_id"] != obs.attrs.get("vpc_id"):
-            changes.append(f"vpc: {obs.attrs.get('vpc_id')} → {props['vpc_id']} (replace)")
         want = {tuple(r) for r in props["ingress"]}
         have = {tuple(r) for r in obs.attrs.get("ingress", [])}
         add, remove = want - have, have - want
@@ -162,9 +172,6 @@ class SecurityGroup(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        if props["vpc_id"] != obs.attrs.get("vpc_id"):
-            self.delete(ctx, obs)
-            return self.create(ctx, res, props)
         gid = obs.physical_id
         want = {tuple(r) for r in props["ingress"]}
         have = {tuple(r) for r in obs.attrs.get("ingress", [])}

@@ -17,7 +17,7 @@ from awslb import names
 from awslb.errors import InputError
 from awslb.node import stats
 from awslb.resources import elbv2
-from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed, refuse_replacement
+from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
 from awslb.resources.instances import find_instances
 from awslb.spec import LoadBalancerSection, StackSpec
 
@@ -57,6 +57,8 @@ class TargetGroup(Kind):
     kind = "target_group"
     label = "target group"
     rank = 30
+    replace_on = ("name", *IMMUTABLE)
+    unique_names = True
 
     def preflight(self, aws: Any, spec: StackSpec, net: Network) -> dict[str, Any]:
         lb = elbv2.application(spec)
@@ -143,8 +145,6 @@ class TargetGroup(Kind):
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         a = obs.attrs
         out: list[str] = []
-        for key in IMMUTABLE:
-            out += [f"{c} (replace)" for c in changed(key, props[key], a.get(key))]
         for key, want in props["health"].items():
             out += changed(f"health_check.{key}", want, (a.get("health") or {}).get(key))
         have_attrs = a.get("attributes") or {}
@@ -180,7 +180,6 @@ class TargetGroup(Kind):
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
-        refuse_replacement("target group", obs, changes, ctx.stack)
         arn = obs.physical_id
         a = obs.attrs
         if props["health"] != a.get("health"):
@@ -294,8 +293,13 @@ def _account(arn: str) -> str:
 
 def _check_name_free(aws: Any, stack: str, name: str, logical_id: str, key: str) -> None:
     """A group of that name outside the stack would be adopted by AWS's idempotent create."""
-    found = aws.find("elbv2", "describe_target_groups", Names=[name])
-    for g in (found or {}).get("TargetGroups", []):
-        tags = elbv2.tags_of(aws, [g["TargetGroupArn"]]).get(g["TargetGroupArn"], {})
+    # The same reads as discovery (every group, then their tags): a planning pass makes them once.
+    groups = aws.paginate("elbv2", "describe_target_groups", "TargetGroups")
+    named = [g for g in groups if g["TargetGroupName"].lower() == name.lower()]
+    if not named:
+        return
+    every = elbv2.tags_of(aws, [g["TargetGroupArn"] for g in groups])
+    for g in named:
+        tags = every.get(g["TargetGroupArn"], {})
         if tags.get(names.TAG_STACK) != stack or tags.get(names.TAG_ID) != logical_id:
             raise InputError(f"{key}: a target group named {name} exists outside stack {stack}: pick another name")

@@ -214,10 +214,10 @@ def test_asg_create_attaches_a_classic_balancer(cli, moto) -> None:
 
 
 @pytest.mark.parametrize("flag, value, needle", [
-    ("--target-group", "nope", "autoscaling.target_groups: no such target group"),
-    ("--elb", "nope", "autoscaling.elb: no such Classic Load Balancer"),
-    ("--alb", "nope", "autoscaling.alb: no such Application Load Balancer"),
-    ("--subnet", "subnet-0123456789abcdef0", "autoscaling.subnets: no such subnet"),
+    ("--target-group", "nope", "--target-group: no such target group"),
+    ("--elb", "nope", "--elb: no such Classic Load Balancer"),
+    ("--alb", "nope", "--alb: no such Application Load Balancer"),
+    ("--subnet", "subnet-0123456789abcdef0", "--subnet: no such subnet"),
 ])
 def test_unknown_things_to_attach(cli, moto, calls, flag, value, needle) -> None:
     r = asg_create(cli, flag, value)
@@ -234,7 +234,7 @@ def test_existing_launch_template_by_name(cli, moto) -> None:
     lt = aws.call("ec2", "describe_launch_templates", LaunchTemplateNames=["shared-lt"])["LaunchTemplates"][0]
     assert group(aws, "edge")["LaunchTemplate"]["LaunchTemplateId"] == lt["LaunchTemplateId"]
     missing = cli("asg", "create", "--name", "edge2", "--launch-template", "nope", "--stack", "steps", "--yes")
-    assert missing.exit_code == 4 and "autoscaling.launch_template: no such launch template" in missing.stderr
+    assert missing.exit_code == 4 and "--launch-template: no such launch template" in missing.stderr
     # The other stack's template is not this stack's: its teardown leaves it alone.
     assert cli("down", "steps", "--yes").exit_code == 0
     assert aws.call("ec2", "describe_launch_templates", LaunchTemplateNames=["shared-lt"])["LaunchTemplates"]

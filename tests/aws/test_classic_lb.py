@@ -152,11 +152,18 @@ def test_targets_converge_without_touching_instances_others_registered(cli, aws)
 def test_scheme_change_replaces_the_balancer(cli, aws, calls) -> None:
     assert create_elb(cli).exit_code == 0
     plan = json.loads(cli("--output", "json", "create-elb", "--stack", STACK, "--internal", "--dry-run").stdout)
-    [step] = [s for s in plan["steps"] if s["id"] == "classic-lb"]
-    assert step["changes"] == ["scheme: internet-facing → internal (replaces the balancer: new DNS name)"]
-    assert create_elb(cli, "--internal").exit_code == 0
-    assert balancer(aws, NAME)["Scheme"] == "internal"
-    assert tagged_balancers(aws, STACK) == [NAME]
+    [step] = [s for s in plan["steps"] if s["id"] == "classic-lb" and s["action"] == "replace"]
+    assert step["changes"][0] == "scheme: internet-facing → internal"
+    # Clients connect to it: without --allow-replace (and no terminal) it is refused before any write.
+    calls.clear()
+    refused = create_elb(cli, "--internal")
+    assert refused.exit_code == 4 and "scheme: internet-facing → internal" in refused.stderr
+    assert "--allow-replace" in refused.stderr and calls.mutating == []
+    assert create_elb(cli, "--internal", "--allow-replace").exit_code == 0
+    # The new one is made before the old one goes, under the alternate name while the old holds it.
+    assert balancer(aws, NAME + "-r")["Scheme"] == "internal"
+    assert tagged_balancers(aws, STACK) == [NAME + "-r"]
+    assert "up to date" in create_elb(cli, "--internal").stderr
 
 
 @pytest.mark.parametrize("args, code, needle", [

@@ -145,9 +145,9 @@ def test_cli_launch_template_create(cli, moto, calls) -> None:
 
 
 @pytest.mark.parametrize("extra, needle", [
-    (["--security-group", "sg-0123456789abcdef0"], "launch.security_groups: no such security group"),
-    (["--key-name", "nobody"], "launch.key_name: no such key pair"),
-    (["--volume-size", "10"], "launch.volume_size: the image's root volume is 15 GiB"),
+    (["--security-group", "sg-0123456789abcdef0"], "--security-group: no such security group"),
+    (["--key-name", "nobody"], "--key-name: no such key pair"),
+    (["--volume-size", "10"], "--volume-size: the image's root volume is 15 GiB"),
 ])
 def test_bad_values_found_before_any_change(cli, moto, calls, extra, needle) -> None:
     r = cli("launch-template", "create", "--name", "wcs-edge", "--ami", AMI, "--instance-type", "c5.large",
@@ -160,5 +160,5 @@ def test_bad_values_found_before_any_change(cli, moto, calls, extra, needle) -> 
 def test_unknown_image(cli, moto, calls) -> None:
     r = cli("launch-template", "create", "--name", "wcs-edge", "--ami", "ami-0123456789abcdef0",
             "--instance-type", "c5.large", "--set", "cdn_point_of_entry=10.0.0.5", "--stack", "bad", "--yes")
-    assert r.exit_code == 4 and "launch.ami: no such image" in r.stderr
+    assert r.exit_code == 4 and "--ami: no such image" in r.stderr
     assert calls.mutating == []

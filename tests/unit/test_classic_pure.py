@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from awslb import spec
-from awslb.cli.flags import rename
 from awslb.resources.base import Network, Observed
 from awslb.resources.classic_lb import ClassicLoadBalancer, _covers, classic_port_ok, listeners_for
 from awslb.resources.image import Image
+from awslb.steps import rename
 
 NET = Network("us-east-1", "vpc-1", ("subnet-a", "subnet-b"), ("us-east-1a", "us-east-1b"),
               facts={"classic_lb.certificate": "arn:cert", "classic_lb.targets": ["i-0000000000000000a"],
@@ -86,7 +86,7 @@ def test_diff_is_empty_when_equal_and_names_each_change() -> None:
     obs.attrs["instances"] = ["i-0000000000000000a", "i-00000000000000asg"]  # an ASG's instance: not ours
     assert kind.diff(res, props, obs) == ["policies of 8081: [] → [awslb-sticky-86400]", "idle timeout: 60 → 3600"]
     obs.attrs["scheme"] = "internal"
-    assert kind.diff(res, props, obs) == ["scheme: internal → internet-facing (replaces the balancer: new DNS name)"]
+    assert kind.replace_reasons(res, props, obs) == ["scheme: internal → internet-facing"]
 
 
 def test_dropped_target_is_deregistered_only_if_ours() -> None:

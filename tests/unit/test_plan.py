@@ -72,7 +72,7 @@ def test_summary_and_json() -> None:
     plan = make_plan("s", [res("net", "a"), res("net", "b", size=1)], {"b": obs("net", "b", size=1)}, KINDS)
     assert plan.summary() == "1 to create, 0 to change, 0 to delete, 1 up to date"
     d = plan.to_dict()
-    assert d["summary"] == {"create": 1, "update": 0, "delete": 0, "noop": 1}
+    assert d["summary"] == {"create": 1, "update": 0, "replace": 0, "delete": 0, "noop": 1}
     assert d["steps"][0]["action"] == "create"
     assert not make_plan("s", [], {}, KINDS).pending
 
