@@ -100,7 +100,7 @@ class Executor:
         self.workers = workers
         self.delete_timeout = delete_timeout
 
-    def run(self, plan: Plan) -> RunResult:
+    def run(self, plan: Plan) -> RunResult:  # noqa: C901  (the engine branch splits it)
         result = RunResult()
         outputs = result.outputs
         pending: dict[str, Step] = {}

@@ -9,6 +9,7 @@ one is asked again after the same one-line error `awslb up -f` would print.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -205,6 +206,10 @@ def balancer(io: Prompter, flow: str) -> dict[str, Any]:
     return lb
 
 
+def _coerce(var: userdata.Variable, answer: str) -> Any:
+    return var.coerce(answer, f"launch.vars.{var.name}")
+
+
 def launch_section(io: Prompter) -> tuple[dict[str, Any], list[str]]:
     """The [launch] section, and the instance types for the group."""
     catalogue = userdata.catalogue()
@@ -223,7 +228,7 @@ def launch_section(io: Prompter) -> tuple[dict[str, Any], list[str]]:
         if not var.required:
             continue
         values[var.name] = ask(io, f"{var.name}: {var.description}", None,
-                               lambda v, var=var: var.coerce(v, f"launch.vars.{var.name}"))
+                               functools.partial(_coerce, var))
     # The whole script, rendered as `up` will: unknown or missing variables, the 16 KB limit.
     userdata.render_userdata(tpl.name, values, key="launch.vars", template_key="launch.userdata")
 
