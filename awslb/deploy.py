@@ -56,7 +56,8 @@ class UpResult:
 
 def context(aws: Aws, ui: UI, stack: str, opts: Options, net: Network | None = None) -> Context:
     return Context(aws=aws, stack=stack, ui=ui, net=net, wait=opts.wait, timeout=opts.timeout,
-                   poll=opts.poll, delete_images=opts.delete_images)
+                   poll=opts.poll, delete_images=opts.delete_images,
+                   recorded=lambda: Ledger.load(stack).resources)
 
 
 def observe(ctx: Context, kinds: Mapping[str, Kind] | None = None) -> dict[str, Observed]:

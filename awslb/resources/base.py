@@ -97,6 +97,9 @@ class Context:
     timeout: float = 1800.0
     poll: float = 15.0  # seconds between waiter polls (tests and the sandbox use less)
     delete_images: bool = False
+    # What the stack's ledger (a local cache) recorded, read when asked: a hint for kinds whose
+    # resources carry no tags (launch configurations). Kinds never import the ledger themselves.
+    recorded: Callable[[], Mapping[str, Observed]] = field(default=lambda: {}, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def progress(self, text: str) -> None:

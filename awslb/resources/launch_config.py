@@ -101,9 +101,7 @@ class LaunchConfig(Kind):
                 bases.add(tags[TAG_BASE])
                 if g.get("LaunchConfigurationName"):
                     used.add(g["LaunchConfigurationName"])
-        from awslb.ledger import Ledger  # here: the ledger imports the resource kinds' base
-
-        recorded = Ledger.load(ctx.stack).resources.get(LOGICAL_ID)
+        recorded = ctx.recorded().get(LOGICAL_ID)
         if recorded is not None and recorded.attrs.get("base"):
             bases.add(recorded.attrs["base"])
         found = [lc for lc in ctx.aws.paginate("autoscaling", "describe_launch_configurations",
