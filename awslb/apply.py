@@ -101,7 +101,7 @@ class Executor:
         self.workers = workers
         self.delete_timeout = delete_timeout
 
-    def run(self, plan: Plan) -> RunResult:
+    def run(self, plan: Plan) -> RunResult:  # noqa: C901  (the engine branch splits it)
         result = RunResult()
         pending: dict[str, Step] = {}
         done: set[str] = set()

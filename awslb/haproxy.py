@@ -124,7 +124,7 @@ def servers_from_stack(aws: Aws, spec: StackSpec) -> list[HaproxyServer]:
     named by its instance id, which is stable and unique (cookies stay valid).
     """
     from awslb import names
-    from awslb.resources.instances import find_instances
+    from awslb.resources.lookup import find_instances
 
     lb = spec.load_balancer
     port = lb.ws_port if lb is not None else 8080

@@ -34,7 +34,7 @@ from awslb.spec import StackSpec
 
 # The read-only look-ups the engine itself makes, outside any kind:
 # awslb/resources/network.py (the VPC and one subnet per zone) and
-# awslb/resources/instances.py (existing servers by id or Name tag).
+# awslb/resources/lookup.py (existing servers by id or Name tag).
 ENGINE_READS = ("ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInstances")
 
 # botocore service name -> IAM service prefix (the action is the operation's name).

@@ -9,6 +9,7 @@ one is asked again after the same one-line error `awslb up -f` would print.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -138,71 +139,85 @@ def image_section(raw: str) -> dict[str, Any]:
 
 def balancer(io: Prompter, flow: str) -> dict[str, Any]:
     lb: dict[str, Any] = {"type": "classic" if flow == CLASSIC else "application"}
-
-    def check(values: dict[str, Any]) -> LoadBalancerSection:
-        return spec.section(LoadBalancerSection, values, "load_balancer")
-
-    def port(key: str, text: str, default: str, optional: bool = False) -> int | None:
-        def parse(v: str) -> int | None:
-            if optional and not v:
-                return None
-            value = whole(f"load_balancer.{key}", v)
-            check({**lb, key: value})
-            return value
-
-        return ask(io, text, default, parse)
-
-    lb["ws_port"] = port("ws_port", "WebSocket port", "8080")
-    http = port("http_port", "HTTP port of the stat page (blank: none)", "8081", optional=True)
+    lb["ws_port"] = _port(io, lb, "ws_port", "WebSocket port", "8080")
+    http = _port(io, lb, "http_port", "HTTP port of the stat page (blank: none)", "8081", optional=True)
     if http is not None:
         lb["http_port"] = http
+    lb["health_check"] = _health_check(io, lb, http)
+    lb["stickiness"] = io.confirm("Sticky sessions (balancer cookie)?", True)
+    if io.confirm("WebSocket over TLS (wss://) on 8443? Needs an ACM certificate", False):
+        lb["https"] = _tls(io, lb)
+        if flow == CLASSIC:
+            stat = _port(io, lb, "https_port", "HTTPS port of the stat page (blank: none)", "8444", optional=True)
+            if stat is not None:
+                lb["https_port"] = stat
+    if flow == ALB_EXISTING:
+        lb["targets"] = _targets(io, lb)
+    return lb
 
+
+def _check_balancer(values: dict[str, Any]) -> LoadBalancerSection:
+    return spec.section(LoadBalancerSection, values, "load_balancer")
+
+
+def _port(io: Prompter, lb: dict[str, Any], key: str, text: str, default: str, optional: bool = False) -> int | None:
+    def parse(v: str) -> int | None:
+        if optional and not v:
+            return None
+        value = whole(f"load_balancer.{key}", v)
+        _check_balancer({**lb, key: value})
+        return value
+
+    return ask(io, text, default, parse)
+
+
+def _health_check(io: Prompter, lb: dict[str, Any], http: int | None) -> dict[str, Any]:
     hc: dict[str, Any] = {}
 
     def hc_port(v: str) -> int:
         value = whole("load_balancer.health_check.port", v)
-        check({**lb, "health_check": {**hc, "port": value}})
+        _check_balancer({**lb, "health_check": {**hc, "port": value}})
         return value
 
     hc["port"] = ask(io, "Health check port", str(http or 8081), hc_port)
     hc["path"] = ask(io, "Health check path", "/?action=stat",
-                     lambda v: check({**lb, "health_check": {**hc, "path": v}}).health_check.path)
-    lb["health_check"] = hc
-    lb["stickiness"] = io.confirm("Sticky sessions (balancer cookie)?", True)
+                     lambda v: _check_balancer({**lb, "health_check": {**hc, "path": v}}).health_check.path)
+    return hc
 
-    if io.confirm("WebSocket over TLS (wss://) on 8443? Needs an ACM certificate", False):
-        https: dict[str, Any] = {}
 
-        def https_port(v: str) -> int:
-            value = whole("load_balancer.https.port", v)
-            check({**lb, "https": {**https, "port": value, "domain": "example.com"}})
-            return value
+def _tls(io: Prompter, lb: dict[str, Any]) -> dict[str, Any]:
+    """The [load_balancer.https] table: its port and a certificate ARN or domain."""
+    https: dict[str, Any] = {}
 
-        https["port"] = ask(io, "TLS port", "8443", https_port)
+    def https_port(v: str) -> int:
+        value = whole("load_balancer.https.port", v)
+        _check_balancer({**lb, "https": {**https, "port": value, "domain": "example.com"}})
+        return value
 
-        def cert(v: str) -> dict[str, Any]:
-            if not v:
-                raise InputError("load_balancer.https.certificate: give a certificate ARN or a domain")
-            values = {**https, ("certificate" if v.startswith("arn:") else "domain"): v}
-            check({**lb, "https": values})
-            return values
+    https["port"] = ask(io, "TLS port", "8443", https_port)
 
-        lb["https"] = ask(io, "Certificate: its ARN, or a domain to find an issued ACM certificate for", None,
-                          cert)
-        if flow == CLASSIC:
-            stat = port("https_port", "HTTPS port of the stat page (blank: none)", "8444", optional=True)
-            if stat is not None:
-                lb["https_port"] = stat
+    def cert(v: str) -> dict[str, Any]:
+        if not v:
+            raise InputError("load_balancer.https.certificate: give a certificate ARN or a domain")
+        values = {**https, ("certificate" if v.startswith("arn:") else "domain"): v}
+        _check_balancer({**lb, "https": values})
+        return values
 
-    if flow == ALB_EXISTING:
-        def targets(v: str) -> list[str]:
-            found = words(v)
-            if not found:
-                raise InputError("load_balancer.targets: give at least one server")
-            return list(check({**lb, "targets": found}).targets)
+    return ask(io, "Certificate: its ARN, or a domain to find an issued ACM certificate for", None, cert)
 
-        lb["targets"] = ask(io, "Existing servers: instance ids or Name tags (comma-separated)", None, targets)
-    return lb
+
+def _targets(io: Prompter, lb: dict[str, Any]) -> list[str]:
+    def targets(v: str) -> list[str]:
+        found = words(v)
+        if not found:
+            raise InputError("load_balancer.targets: give at least one server")
+        return list(_check_balancer({**lb, "targets": found}).targets)
+
+    return ask(io, "Existing servers: instance ids or Name tags (comma-separated)", None, targets)
+
+
+def _coerce(var: userdata.Variable, answer: str) -> Any:
+    return var.coerce(answer, f"launch.vars.{var.name}")
 
 
 def launch_section(io: Prompter) -> tuple[dict[str, Any], list[str]]:
@@ -223,7 +238,7 @@ def launch_section(io: Prompter) -> tuple[dict[str, Any], list[str]]:
         if not var.required:
             continue
         values[var.name] = ask(io, f"{var.name}: {var.description}", None,
-                               lambda v, var=var: var.coerce(v, f"launch.vars.{var.name}"))
+                               functools.partial(_coerce, var))
     # The whole script, rendered as `up` will: unknown or missing variables, the 16 KB limit.
     userdata.render_userdata(tpl.name, values, key="launch.vars", template_key="launch.userdata")
 
@@ -244,6 +259,27 @@ def launch_section(io: Prompter) -> tuple[dict[str, Any], list[str]]:
         launch["vars"] = values
     spec.section(LaunchSection, launch, "launch")
     return launch, types
+
+
+def _check_autoscaling(values: dict[str, Any]) -> AutoscalingSection:
+    return spec.section(AutoscalingSection, values, "autoscaling")
+
+
+def _warm_pool(io: Prompter, asg: dict[str, Any]) -> dict[str, Any]:
+    wp: dict[str, Any] = {}
+
+    def state(v: str) -> str:
+        return str(_check_autoscaling({**asg, "warm_pool": {"state": v}}).warm_pool.state)  # type: ignore[union-attr]
+
+    wp["state"] = ask(io, "Warm pool state (stopped, hibernated, running)", "stopped", state)
+
+    def pool_min(v: str) -> int:
+        value = whole("autoscaling.warm_pool.min", v)
+        _check_autoscaling({**asg, "warm_pool": {**wp, "min": value}})
+        return value
+
+    wp["min"] = ask(io, "Servers kept warm (min)", "1", pool_min)
+    return wp
 
 
 def autoscaling(io: Prompter, types: list[str]) -> dict[str, Any]:
@@ -285,20 +321,7 @@ def autoscaling(io: Prompter, types: list[str]) -> dict[str, Any]:
         return yes
 
     if confirm(io, "Keep a warm pool of stopped, pre-initialized servers?", False, pool):
-        wp: dict[str, Any] = {}
-
-        def state(v: str) -> str:
-            return str(check({**asg, "warm_pool": {"state": v}}).warm_pool.state)  # type: ignore[union-attr]
-
-        wp["state"] = ask(io, "Warm pool state (stopped, hibernated, running)", "stopped", state)
-
-        def pool_min(v: str) -> int:
-            value = whole("autoscaling.warm_pool.min", v)
-            check({**asg, "warm_pool": {**wp, "min": value}})
-            return value
-
-        wp["min"] = ask(io, "Servers kept warm (min)", "1", pool_min)
-        asg["warm_pool"] = wp
+        asg["warm_pool"] = _warm_pool(io, asg)
     check(asg)
     return asg
 

@@ -7,6 +7,7 @@ Exit codes (DESIGN.md): 0 success; 1 the operation failed; 2 usage error; 3 `pla
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -17,25 +18,27 @@ from awslb.cli.common import State, state
 from awslb.errors import AwslbError
 
 # The click exception classes Typer vendors, found without importing click.
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _ABORT = typer.Abort
 
 
 class AwslbGroup(TyperGroup):
     """Maps every awslb error, usage error and interrupt to one line and an exit code."""
 
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
         args = hoist_globals(list(sys.argv[1:] if args is None else args))
         try:
             rv = super().main(args=args, prog_name=prog_name or "awslb", complete_var=complete_var,
-                              standalone_mode=False, **extra)
+                              standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         except AwslbError as exc:
             _error(str(exc), exc.hint)
             sys.exit(exc.exit_code)
         except _CLICK_EXCEPTION as exc:
-            _error(exc.format_message(), "see `awslb --help` or `awslb COMMAND --help`")
-            sys.exit(exc.exit_code)
+            usage: Any = exc  # a ClickException: format_message() and exit_code
+            _error(usage.format_message(), "see `awslb --help` or `awslb COMMAND --help`")
+            sys.exit(usage.exit_code)
         except (_ABORT, KeyboardInterrupt):
             _error("interrupted")
             sys.exit(130)

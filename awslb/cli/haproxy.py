@@ -18,7 +18,7 @@ def config(
     ctx: typer.Context,
     stack: Annotated[str | None, typer.Option("--stack", help="Balance the stack's running instances "
                                               "(private addresses, on its WebSocket port).")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Stack file whose [haproxy] section "
+    file: Annotated[Path | None, typer.Option("--file", "-f", help=r"Stack file whose \[haproxy] section "
                                               "gives the defaults.")] = None,
     server: Annotated[list[str] | None, typer.Option("--server", help="NAME=HOST:PORT (repeat).")] = None,
     balance: Annotated[str | None, typer.Option("--balance", help="roundrobin or leastconn.")] = None,
@@ -41,7 +41,7 @@ def config(
     web_backend: Annotated[str | None, typer.Option("--web-backend", help="HOST:PORT of the nginx with "
                                                     "the Web SDK examples [127.0.0.1:8180].")] = None,
     stats_socket: Annotated[str | None, typer.Option("--stats-socket", help="HAProxy's admin socket "
-                                                     "[/run/haproxy/admin.sock].")] = None,
+                                                     r"\[/run/haproxy/admin.sock].")] = None,
     system: Annotated[bool | None, typer.Option("--system/--foreground", help="Packaged service (chroot, "
                                                 "user haproxy, syslog) or a foreground process.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,

@@ -34,6 +34,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from awslb.node import stats as stats_page
 
@@ -305,7 +306,7 @@ def parse_reply(text: str) -> AgentReply:
 
 def check(host: str, port: int = DEFAULT_PORT, timeout: float = 3.0) -> AgentReply:
     """Connect to an agent and read its reply (what `awslb agent check` prints)."""
-    chunks = []
+    chunks: list[bytes] = []
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         while sum(len(c) for c in chunks) < 4096:
@@ -412,11 +413,12 @@ class Agent:
         class Answer(asyncio.Protocol):
             def connection_made(self, transport: asyncio.BaseTransport) -> None:
                 peer = transport.get_extra_info("peername")
+                stream = cast(asyncio.Transport, transport)  # a TCP server's transports are streams
                 if not agent.allowed(peer[0] if peer else ""):
-                    transport.abort()
+                    stream.abort()
                     return
-                transport.write(agent.reply)  # type: ignore[attr-defined]
-                transport.close()
+                stream.write(agent.reply)
+                stream.close()
 
         server = await loop.create_server(Answer, None if host in ("", "*") else host, port,
                                           reuse_address=True, backlog=1024)

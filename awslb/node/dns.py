@@ -113,12 +113,13 @@ def owned(record_sets: Iterable[Mapping[str, object]], naming: Naming) -> list[O
         name = str(rs.get("Name", "")).lower()
         if naming.matches(name) is None:
             continue
-        values = [str(r.get("Value", "")) for r in rs.get("ResourceRecords", []) or []]  # type: ignore[union-attr]
+        records = rs.get("ResourceRecords") or []
+        values = [str(r.get("Value", "")) for r in records] if isinstance(records, list) else []
         if rs.get("Type") == "TXT":
             for v in values:
                 text = v.strip('"')
                 if text.startswith(MARKER) and INSTANCE_ID.fullmatch(text[len(MARKER):]):
-                    markers[name] = (text[len(MARKER):], int(rs.get("TTL", 60)))  # type: ignore[call-overload]
+                    markers[name] = (text[len(MARKER):], int(str(rs.get("TTL", 60))))
         elif rs.get("Type") == "A" and len(values) == 1:
             addresses[name] = values[0]
     return [Owned(name, iid, addresses.get(name), ttl) for name, (iid, ttl) in sorted(markers.items())]
@@ -140,7 +141,7 @@ def reconcile(want: Mapping[str, str], have: Iterable[Owned], naming: Naming, tt
     by_instance: dict[str, list[Owned]] = {}
     for rec in have:
         by_instance.setdefault(rec.instance_id, []).append(rec)
-    taken = {naming.matches(r.name) for r in have} | set(taken)
+    used = {v for r in have if (v := naming.matches(r.name)) is not None} | set(taken)
     for iid, recs in sorted(by_instance.items()):
         if scope is not None and iid not in scope:
             continue
@@ -159,9 +160,9 @@ def reconcile(want: Mapping[str, str], have: Iterable[Owned], naming: Naming, tt
             continue
         if naming.indexed:
             index += 1
-            while str(index) in taken:
+            while str(index) in used:
                 index += 1
-            taken.add(str(index))
+            used.add(str(index))
             changes.append(Change("CREATE", naming.name(index=index), iid, address, ttl, "in service"))
         else:
             # CREATE, not UPSERT: a record of that name that is not ours makes the change fail.

@@ -31,6 +31,7 @@ from awslb.aws import Aws
 from awslb.errors import AwsError, AwslbError, InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
 from awslb.resources.launch_config import TAG_BASE, base_name
+from awslb.resources.lookup import find_subnets
 from awslb.spec import AutoscalingSection, StackSpec
 from awslb.ui import UI
 
@@ -118,17 +119,43 @@ def balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[s
 
 
 def _subnet_facts(aws: Aws, asg: AutoscalingSection, net: Network) -> dict[str, Any]:
-    if not asg.subnets:
-        return {}
-    found = {s["SubnetId"]: s for s in aws.paginate("ec2", "describe_subnets", "Subnets",
-                                                    SubnetIds=list(asg.subnets))}
-    for sid in asg.subnets:
-        if sid not in found:
-            raise InputError(f"autoscaling.subnets: no such subnet in {aws.region}: {sid}")
-        if found[sid]["VpcId"] != net.vpc_id:
-            raise InputError(f"autoscaling.subnets: {sid} is in {found[sid]['VpcId']}, not in the stack's VPC "
-                             f"{net.vpc_id}")
+    find_subnets(aws, asg.subnets, "autoscaling.subnets", net.vpc_id)
     return {}
+
+
+# -- updating a group in place (AutoscalingGroup.update) -------------------------------------
+
+def _launch_changed(props: Mapping[str, Any], a: Mapping[str, Any]) -> bool:
+    return bool((props["launch"], props["mixed"]) != (a.get("launch"), a.get("mixed")))
+
+
+def _update_params(props: Mapping[str, Any], a: Mapping[str, Any]) -> dict[str, Any]:
+    """The UpdateAutoScalingGroup parameters for what differs (empty: nothing to update)."""
+    params: dict[str, Any] = {}
+    if (props["min"], props["max"]) != (a.get("min"), a.get("max")):
+        params.update(MinSize=props["min"], MaxSize=props["max"])
+    if props["desired"] is not None and str(props["desired"]) != _tag(a, TAG_DESIRED):
+        params["DesiredCapacity"] = props["desired"]
+    if _launch_changed(props, a):
+        params.update(launch_params(props))
+    if (props["health_check_type"], props["grace"]) != (a.get("health_check_type"), a.get("grace")):
+        params.update(HealthCheckType=props["health_check_type"], HealthCheckGracePeriod=props["grace"])
+    if props["subnets"] != a.get("subnets"):
+        params["VPCZoneIdentifier"] = ",".join(props["subnets"])
+    if params and props["mixed"] is not None:
+        # Restated on every update of a mixed group: AWS keeps a policy an update leaves out,
+        # moto drops it; stating the same policy again changes nothing on either.
+        params.update(launch_params(props))
+    return params
+
+
+def _sync_policy(aws: Aws, name: str, props: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    if props["policy"] == a.get("policy"):
+        return
+    if props["policy"] is None:
+        aws.find("autoscaling", "delete_policy", AutoScalingGroupName=name, PolicyName=POLICY_NAME)
+    else:
+        put_policy(aws, name, props["policy"])
 
 
 # -- the kind --------------------------------------------------------------------------------
@@ -286,30 +313,11 @@ class AutoscalingGroup(Kind):
         # A warm pool goes before the group changes (AWS refuses it beside a mixed-instances policy).
         if a.get("warm_pool") is not None and props["warm_pool"] is None:
             ctx.aws.find("autoscaling", "delete_warm_pool", AutoScalingGroupName=name, ForceDelete=True)
-        params: dict[str, Any] = {}
-        if (props["min"], props["max"]) != (a.get("min"), a.get("max")):
-            params.update(MinSize=props["min"], MaxSize=props["max"])
-        if props["desired"] is not None and str(props["desired"]) != _tag(a, TAG_DESIRED):
-            params["DesiredCapacity"] = props["desired"]
-        launch_changed = (props["launch"], props["mixed"]) != (a.get("launch"), a.get("mixed"))
-        if launch_changed:
-            params.update(launch_params(props))
-        if (props["health_check_type"], props["grace"]) != (a.get("health_check_type"), a.get("grace")):
-            params.update(HealthCheckType=props["health_check_type"], HealthCheckGracePeriod=props["grace"])
-        if props["subnets"] != a.get("subnets"):
-            params["VPCZoneIdentifier"] = ",".join(props["subnets"])
-        if params and props["mixed"] is not None:
-            # Restated on every update of a mixed group: AWS keeps a policy an update leaves out,
-            # moto drops it; stating the same policy again changes nothing on either.
-            params.update(launch_params(props))
+        params = _update_params(props, a)
         if params:
             ctx.aws.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=name, **params)
         self._sync_balancers(ctx, name, props, a)
-        if props["policy"] != a.get("policy"):
-            if props["policy"] is None:
-                ctx.aws.find("autoscaling", "delete_policy", AutoScalingGroupName=name, PolicyName=POLICY_NAME)
-            else:
-                put_policy(ctx.aws, name, props["policy"])
+        _sync_policy(ctx.aws, name, props, a)
         if props["warm_pool"] is not None and props["warm_pool"] != a.get("warm_pool"):
             put_pool(ctx.aws, name, props["warm_pool"])
         self._sync_tags(ctx, name, props["tags"], a.get("tags", []))

@@ -33,7 +33,8 @@ from awslb import names
 from awslb.aws import Aws
 from awslb.errors import InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
-from awslb.resources.instances import find_instances
+from awslb.resources.certificates import CERT_FACT
+from awslb.resources.lookup import find_instances, find_security_groups, find_subnets
 from awslb.spec import DEFAULT_SSL_POLICY, LoadBalancerSection, StackSpec
 
 LOGICAL_ID = "classic-lb"
@@ -76,37 +77,45 @@ def listeners_for(lb: LoadBalancerSection, certificate: str | None) -> list[List
     return sorted(out, key=lambda x: x[1])
 
 
-def find_certificate(aws: Aws, arn: str | None, domain: str | None, key: str) -> str:
-    """An issued certificate's ARN, checked by ARN or found by domain (read-only)."""
-    if arn is not None:
-        if ":iam:" in arn:  # an IAM server certificate, which Classic balancers also take
-            certs = aws.paginate("iam", "list_server_certificates", "ServerCertificateMetadataList")
-            if not any(c["Arn"] == arn for c in certs):
-                raise InputError(f"{key}: no such IAM server certificate: {arn}")
-            return arn
-        if arn.split(":")[3] != aws.region:
-            raise InputError(f"{key}: the certificate is in {arn.split(':')[3]}, the balancer in {aws.region}")
-        found = aws.find("acm", "describe_certificate", CertificateArn=arn)
-        if found is None:
-            raise InputError(f"{key}: no such certificate in {aws.region}: {arn}")
-        status = found["Certificate"].get("Status")
-        if status != "ISSUED":
-            raise InputError(f"{key}: certificate {arn} is {status}, not ISSUED")
-        return arn
-    assert domain is not None
-    certs = aws.paginate("acm", "list_certificates", "CertificateSummaryList", CertificateStatuses=["ISSUED"])
-    for c in certs:
-        names_ = [c.get("DomainName", ""), *c.get("SubjectAlternativeNameSummaries", [])]
-        if any(_covers(n, domain) for n in names_):
-            return str(c["CertificateArn"])
-    raise InputError(f"{key.replace('certificate', 'domain')}: no issued ACM certificate for {domain} in {aws.region}")
+def _check_listener_ports(lb: LoadBalancerSection) -> None:
+    ports = {"ws_port": lb.ws_port, "https.port": lb.https.port if lb.https else None,
+             "http_port": lb.http_port, "https_port": lb.https_port}
+    seen: dict[int, str] = {}
+    for key, port in ports.items():
+        if port is None:
+            continue
+        if not classic_port_ok(port):
+            raise InputError(f"load_balancer.{key}: a Classic listener takes 25, 80, 443, 465, 587 "
+                             f"or 1024-65535, not {port}")
+        if port in seen:
+            raise InputError(f"load_balancer.{key}: port {port} is already load_balancer.{seen[port]}")
+        seen[port] = key
+    if lb.https_port is not None and lb.https is None:
+        raise InputError("load_balancer.https_port: the HTTPS listener needs a certificate "
+                         "(load_balancer.https.certificate)")
 
 
-def _covers(cert_name: str, domain: str) -> bool:
-    if cert_name == domain:
-        return True
-    return cert_name.startswith("*.") and domain.count(".") == cert_name.count(".") and \
-        domain.split(".", 1)[1] == cert_name[2:]
+def _check_settings(lb: LoadBalancerSection) -> None:
+    if lb.health_check.timeout > 60:
+        raise InputError("load_balancer.health_check.timeout: a Classic health check times out "
+                         "after at most 60 seconds")
+    if lb.https is not None and ssl_reference(lb) not in CLASSIC_SSL_POLICIES:
+        raise InputError(f"load_balancer.https.ssl_policy: a Classic balancer takes one of "
+                         f"{', '.join(CLASSIC_SSL_POLICIES[:3])}, ..., not {lb.https.ssl_policy}")
+    if len(lb.targets) > MAX_TARGETS:
+        raise InputError(f"load_balancer.targets: at most {MAX_TARGETS} servers; let an Auto Scaling "
+                         "group register more")
+
+
+def _one_subnet_per_zone(aws: Aws, subnets: list[str], net: Network) -> list[str]:
+    zones: dict[str, str] = {}
+    for s in find_subnets(aws, subnets, "load_balancer.subnets", net.vpc_id):
+        sid, zone = s["SubnetId"], s["AvailabilityZone"]
+        if zone in zones:
+            raise InputError(f"load_balancer.subnets: {zones[zone]} and {sid} are both in {zone}; "
+                             "a Classic balancer takes one subnet per zone")
+        zones[zone] = sid
+    return sorted(subnets)
 
 
 class ClassicLoadBalancer(Kind):
@@ -120,72 +129,26 @@ class ClassicLoadBalancer(Kind):
     # -- before planning ---------------------------------------------------------------
 
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
+        """Checks AWS would only make at the first write; the subnets and targets to use.
+
+        The certificate is resolved by the one resolver (Listener.preflight, CERT_FACT).
+        """
         lb = spec.load_balancer
         if lb is None or lb.type != "classic":
             return {}
-        ports = {"ws_port": lb.ws_port, "https.port": lb.https.port if lb.https else None,
-                 "http_port": lb.http_port, "https_port": lb.https_port}
-        seen: dict[int, str] = {}
-        for key, port in ports.items():
-            if port is None:
-                continue
-            if not classic_port_ok(port):
-                raise InputError(f"load_balancer.{key}: a Classic listener takes 25, 80, 443, 465, 587 "
-                                 f"or 1024-65535, not {port}")
-            if port in seen:
-                raise InputError(f"load_balancer.{key}: port {port} is already load_balancer.{seen[port]}")
-            seen[port] = key
-        if lb.https_port is not None and lb.https is None:
-            raise InputError("load_balancer.https_port: the HTTPS listener needs a certificate "
-                             "(load_balancer.https.certificate)")
-        if lb.health_check.timeout > 60:
-            raise InputError("load_balancer.health_check.timeout: a Classic health check times out "
-                             "after at most 60 seconds")
-        if lb.https is not None and ssl_reference(lb) not in CLASSIC_SSL_POLICIES:
-            raise InputError(f"load_balancer.https.ssl_policy: a Classic balancer takes one of "
-                             f"{', '.join(CLASSIC_SSL_POLICIES[:3])}, ..., not {lb.https.ssl_policy}")
-        if len(lb.targets) > MAX_TARGETS:
-            raise InputError(f"load_balancer.targets: at most {MAX_TARGETS} servers; let an Auto Scaling "
-                             "group register more")
-        facts: dict[str, Any] = {"classic_lb.certificate": None, "classic_lb.subnets": list(net.subnets)}
-        if lb.https is not None:
-            facts["classic_lb.certificate"] = find_certificate(
-                aws, lb.https.certificate, lb.https.domain, "load_balancer.https.certificate")
-        if lb.subnets:
-            facts["classic_lb.subnets"] = self._check_subnets(aws, lb.subnets, net)
-        if lb.security_groups:
-            found = {g["GroupId"] for g in aws.paginate("ec2", "describe_security_groups", "SecurityGroups",
-                                                        Filters=[{"Name": "group-id", "Values": lb.security_groups}])}
-            for sg in lb.security_groups:
-                if sg not in found:
-                    raise InputError(f"load_balancer.security_groups: no such security group in {aws.region}: {sg}")
+        _check_listener_ports(lb)
+        _check_settings(lb)
+        find_security_groups(aws, lb.security_groups, "load_balancer.security_groups", net.vpc_id)
         targets = find_instances(aws, lb.targets, "load_balancer.targets")
-        facts["classic_lb.targets"] = sorted(i["InstanceId"] for i in targets)
-        return facts
-
-    def _check_subnets(self, aws: Aws, subnets: list[str], net: Network) -> list[str]:
-        found = {s["SubnetId"]: s for s in aws.paginate(
-            "ec2", "describe_subnets", "Subnets", Filters=[{"Name": "subnet-id", "Values": subnets}])}
-        zones: dict[str, str] = {}
-        for sid in subnets:
-            s = found.get(sid)
-            if s is None:
-                raise InputError(f"load_balancer.subnets: no such subnet in {aws.region}: {sid}")
-            if s["VpcId"] != net.vpc_id:
-                raise InputError(f"load_balancer.subnets: {sid} is in {s['VpcId']}, the stack is in {net.vpc_id}")
-            zone = s["AvailabilityZone"]
-            if zone in zones:
-                raise InputError(f"load_balancer.subnets: {zones[zone]} and {sid} are both in {zone}; "
-                                 "a Classic balancer takes one subnet per zone")
-            zones[zone] = sid
-        return sorted(subnets)
+        subnets = _one_subnet_per_zone(aws, lb.subnets, net) if lb.subnets else list(net.subnets)
+        return {"classic_lb.subnets": subnets, "classic_lb.targets": sorted(i["InstanceId"] for i in targets)}
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
         lb = spec.load_balancer
         if lb is None or lb.type != "classic":
             return []
         name = lb.name or names.elbv2(spec.name, "elb")
-        cert = net.facts.get("classic_lb.certificate")
+        cert = net.facts.get(CERT_FACT) if lb.https is not None else None
         listeners = listeners_for(lb, cert)
         sticky = f"{STICKY_PREFIX}{lb.cookie_ttl}" if lb.stickiness else None
         tls = f"{TLS_PREFIX}{ssl_reference(lb)}" if lb.https is not None else None
@@ -332,81 +295,13 @@ class ClassicLoadBalancer(Kind):
         return self._read(ctx.aws, obs.name)
 
     def _converge(self, ctx: Context, name: str, props: Mapping[str, Any], have: Mapping[str, Any]) -> None:
-        aws = ctx.aws
-        if sorted(props["security_groups"]) != have.get("security_groups"):
-            aws.call("elb", "apply_security_groups_to_load_balancer", LoadBalancerName=name,
-                     SecurityGroups=list(props["security_groups"]))
-        want_sn, have_sn = set(props["subnets"]), set(have.get("subnets", []))
-        if want_sn - have_sn:  # attach first: a balancer cannot be left without subnets
-            aws.call("elb", "attach_load_balancer_to_subnets", LoadBalancerName=name,
-                     Subnets=sorted(want_sn - have_sn))
-        if have_sn - want_sn:
-            aws.call("elb", "detach_load_balancer_from_subnets", LoadBalancerName=name,
-                     Subnets=sorted(have_sn - want_sn))
-
-        # Listeners: a new certificate is set in place; any other change replaces the listener.
-        want = {x[1]: list(x) for x in props["listeners"]}
-        cur = {x[1]: list(x) for x in have.get("listeners", [])}
-        policies_now: dict[str, list[str]] = dict(have.get("listener_policies", {}))
-        gone = [p for p in cur if p not in want or cur[p][:4] != want[p][:4]]
-        if gone:
-            aws.call("elb", "delete_load_balancer_listeners", LoadBalancerName=name, LoadBalancerPorts=gone)
-            for p in gone:
-                policies_now.pop(str(p), None)
-        added = [want[p] for p in want if p not in cur or p in gone]
-        if added:
-            ctx.progress(f"adding listeners {', '.join(str(x[1]) for x in added)}")
-            aws.call("elb", "create_load_balancer_listeners", LoadBalancerName=name,
-                     Listeners=[_listener(x) for x in added])
-        for p, x in want.items():
-            if p in cur and p not in gone and cur[p][4] != x[4]:
-                aws.call("elb", "set_load_balancer_listener_ssl_certificate", LoadBalancerName=name,
-                         LoadBalancerPort=p, SSLCertificateId=x[4])
-
-        # Policies: named after their settings, so a change is a new policy; old ones go after.
-        sticky, tls = props["sticky_policy"], props["tls_policy"]
-        if sticky and sticky not in have.get("sticky_policies", {}):
-            aws.call("elb", "create_lb_cookie_stickiness_policy", LoadBalancerName=name,
-                     PolicyName=sticky, CookieExpirationPeriod=props["cookie_ttl"])
-        if tls and tls not in have.get("other_policies", []):
-            aws.call("elb", "create_load_balancer_policy", LoadBalancerName=name, PolicyName=tls,
-                     PolicyTypeName="SSLNegotiationPolicyType",
-                     PolicyAttributes=[{"AttributeName": "Reference-Security-Policy",
-                                        "AttributeValue": props["tls_reference"]}])
-        for port, pols in sorted(props["listener_policies"].items()):
-            if sorted(pols) != sorted(policies_now.get(port, [])):
-                aws.call("elb", "set_load_balancer_policies_of_listener", LoadBalancerName=name,
-                         LoadBalancerPort=int(port), PolicyNames=list(pols))
-        stale = [p for p in [*have.get("sticky_policies", {}), *have.get("other_policies", [])]
-                 if p.startswith((STICKY_PREFIX, TLS_PREFIX)) and p not in (sticky, tls)]
-        for p in stale:
-            aws.find("elb", "delete_load_balancer_policy", LoadBalancerName=name, PolicyName=p)
-
-        if props["health_check"] != have.get("health_check"):
-            aws.call("elb", "configure_health_check", LoadBalancerName=name, HealthCheck=dict(props["health_check"]))
-        if props["attributes"] != have.get("attributes"):
-            at = props["attributes"]
-            draining: dict[str, Any] = {"Enabled": at["draining"] > 0}
-            if at["draining"] > 0:
-                draining["Timeout"] = at["draining"]
-            aws.call("elb", "modify_load_balancer_attributes", LoadBalancerName=name, LoadBalancerAttributes={
-                "CrossZoneLoadBalancing": {"Enabled": at["cross_zone"]},
-                "ConnectionDraining": draining,
-                "ConnectionSettings": {"IdleTimeout": at["idle_timeout"]},
-            })
-
-        registered = set(have.get("instances", []))
-        add = [t for t in props["targets"] if t not in registered]
-        drop = [t for t in have.get("managed_targets", []) if t not in props["targets"] and t in registered]
-        if add:
-            aws.call("elb", "register_instances_with_load_balancer", LoadBalancerName=name,
-                     Instances=[{"InstanceId": t} for t in add])
-        if drop:
-            aws.call("elb", "deregister_instances_from_load_balancer", LoadBalancerName=name,
-                     Instances=[{"InstanceId": t} for t in drop])
-        if props["targets"] != have.get("managed_targets", []):
-            aws.call("elb", "add_tags", LoadBalancerNames=[name],
-                     Tags=[{"Key": TAG_TARGETS, "Value": " ".join(props["targets"])}])
+        """One attribute group after another, each writing only what differs."""
+        _converge_network(ctx.aws, name, props, have)
+        policies_now = _converge_listeners(ctx, name, props, have)
+        _converge_policies(ctx.aws, name, props, have, policies_now)
+        _converge_health_check(ctx.aws, name, props, have)
+        _converge_attributes(ctx.aws, name, props, have)
+        _converge_targets(ctx.aws, name, props, have)
 
     def delete(self, ctx: Context, obs: Observed) -> None:
         ctx.aws.find("elb", "delete_load_balancer", LoadBalancerName=obs.physical_id)
@@ -444,6 +339,105 @@ class ClassicLoadBalancer(Kind):
                       "elasticloadbalancing:DetachLoadBalancerFromSubnets",
                       "elasticloadbalancing:DeleteLoadBalancer"],
         }
+
+
+# -- converging one attribute group each (ClassicLoadBalancer._converge) -------------------------
+
+def _converge_network(aws: Aws, name: str, props: Mapping[str, Any], have: Mapping[str, Any]) -> None:
+    if sorted(props["security_groups"]) != have.get("security_groups"):
+        aws.call("elb", "apply_security_groups_to_load_balancer", LoadBalancerName=name,
+                 SecurityGroups=list(props["security_groups"]))
+    want_sn, have_sn = set(props["subnets"]), set(have.get("subnets", []))
+    if want_sn - have_sn:  # attach first: a balancer cannot be left without subnets
+        aws.call("elb", "attach_load_balancer_to_subnets", LoadBalancerName=name,
+                 Subnets=sorted(want_sn - have_sn))
+    if have_sn - want_sn:
+        aws.call("elb", "detach_load_balancer_from_subnets", LoadBalancerName=name,
+                 Subnets=sorted(have_sn - want_sn))
+
+
+def _converge_listeners(ctx: Context, name: str, props: Mapping[str, Any],
+                        have: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A new certificate is set in place; any other change replaces the listener.
+
+    Returns the policies each listener has afterwards (a replaced listener has none).
+    """
+    aws = ctx.aws
+    want = {x[1]: list(x) for x in props["listeners"]}
+    cur = {x[1]: list(x) for x in have.get("listeners", [])}
+    policies_now: dict[str, list[str]] = dict(have.get("listener_policies", {}))
+    gone = [p for p in cur if p not in want or cur[p][:4] != want[p][:4]]
+    if gone:
+        aws.call("elb", "delete_load_balancer_listeners", LoadBalancerName=name, LoadBalancerPorts=gone)
+        for p in gone:
+            policies_now.pop(str(p), None)
+    added = [want[p] for p in want if p not in cur or p in gone]
+    if added:
+        ctx.progress(f"adding listeners {', '.join(str(x[1]) for x in added)}")
+        aws.call("elb", "create_load_balancer_listeners", LoadBalancerName=name,
+                 Listeners=[_listener(x) for x in added])
+    for p, x in want.items():
+        if p in cur and p not in gone and cur[p][4] != x[4]:
+            aws.call("elb", "set_load_balancer_listener_ssl_certificate", LoadBalancerName=name,
+                     LoadBalancerPort=p, SSLCertificateId=x[4])
+    return policies_now
+
+
+def _converge_policies(aws: Aws, name: str, props: Mapping[str, Any], have: Mapping[str, Any],
+                       policies_now: Mapping[str, list[str]]) -> None:
+    """Policies are named after their settings, so a change is a new policy; old ones go after."""
+    sticky, tls = props["sticky_policy"], props["tls_policy"]
+    if sticky and sticky not in have.get("sticky_policies", {}):
+        aws.call("elb", "create_lb_cookie_stickiness_policy", LoadBalancerName=name,
+                 PolicyName=sticky, CookieExpirationPeriod=props["cookie_ttl"])
+    if tls and tls not in have.get("other_policies", []):
+        aws.call("elb", "create_load_balancer_policy", LoadBalancerName=name, PolicyName=tls,
+                 PolicyTypeName="SSLNegotiationPolicyType",
+                 PolicyAttributes=[{"AttributeName": "Reference-Security-Policy",
+                                    "AttributeValue": props["tls_reference"]}])
+    for port, pols in sorted(props["listener_policies"].items()):
+        if sorted(pols) != sorted(policies_now.get(port, [])):
+            aws.call("elb", "set_load_balancer_policies_of_listener", LoadBalancerName=name,
+                     LoadBalancerPort=int(port), PolicyNames=list(pols))
+    stale = [p for p in [*have.get("sticky_policies", {}), *have.get("other_policies", [])]
+             if p.startswith((STICKY_PREFIX, TLS_PREFIX)) and p not in (sticky, tls)]
+    for p in stale:
+        aws.find("elb", "delete_load_balancer_policy", LoadBalancerName=name, PolicyName=p)
+
+
+def _converge_health_check(aws: Aws, name: str, props: Mapping[str, Any], have: Mapping[str, Any]) -> None:
+    if props["health_check"] != have.get("health_check"):
+        aws.call("elb", "configure_health_check", LoadBalancerName=name, HealthCheck=dict(props["health_check"]))
+
+
+def _converge_attributes(aws: Aws, name: str, props: Mapping[str, Any], have: Mapping[str, Any]) -> None:
+    if props["attributes"] == have.get("attributes"):
+        return
+    at = props["attributes"]
+    draining: dict[str, Any] = {"Enabled": at["draining"] > 0}
+    if at["draining"] > 0:
+        draining["Timeout"] = at["draining"]
+    aws.call("elb", "modify_load_balancer_attributes", LoadBalancerName=name, LoadBalancerAttributes={
+        "CrossZoneLoadBalancing": {"Enabled": at["cross_zone"]},
+        "ConnectionDraining": draining,
+        "ConnectionSettings": {"IdleTimeout": at["idle_timeout"]},
+    })
+
+
+def _converge_targets(aws: Aws, name: str, props: Mapping[str, Any], have: Mapping[str, Any]) -> None:
+    """Register what the stack names; deregister only what awslb registered (the awslb:targets tag)."""
+    registered = set(have.get("instances", []))
+    add = [t for t in props["targets"] if t not in registered]
+    drop = [t for t in have.get("managed_targets", []) if t not in props["targets"] and t in registered]
+    if add:
+        aws.call("elb", "register_instances_with_load_balancer", LoadBalancerName=name,
+                 Instances=[{"InstanceId": t} for t in add])
+    if drop:
+        aws.call("elb", "deregister_instances_from_load_balancer", LoadBalancerName=name,
+                 Instances=[{"InstanceId": t} for t in drop])
+    if props["targets"] != have.get("managed_targets", []):
+        aws.call("elb", "add_tags", LoadBalancerNames=[name],
+                 Tags=[{"Key": TAG_TARGETS, "Value": " ".join(props["targets"])}])
 
 
 def _tags(aws: Aws, lb_names: list[str]) -> dict[str, dict[str, str]]:

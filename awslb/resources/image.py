@@ -24,7 +24,7 @@ from awslb import names
 from awslb.aws import Aws
 from awslb.errors import AwsError, InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Resource
-from awslb.resources.instances import find_instances
+from awslb.resources.lookup import find_instances
 from awslb.spec import StackSpec
 
 LOGICAL_ID = "image"

@@ -22,7 +22,7 @@ from awslb import names
 from awslb.aws import Aws
 from awslb.errors import InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
-from awslb.resources.instances import find_instances
+from awslb.resources.lookup import find_instances, find_security_groups
 from awslb.spec import LaunchSection, StackSpec
 from awslb.userdata import render_userdata
 
@@ -125,9 +125,7 @@ def check_launch_inputs(aws: Aws, spec: StackSpec) -> None:
     assert launch is not None
     if launch.key_name and not aws.find("ec2", "describe_key_pairs", KeyNames=[launch.key_name]):
         raise InputError(f"launch.key_name: no such key pair in {aws.region}: {launch.key_name}")
-    for gid in launch.security_groups:
-        if not aws.find("ec2", "describe_security_groups", GroupIds=[gid]):
-            raise InputError(f"launch.security_groups: no such security group in {aws.region}: {gid}")
+    find_security_groups(aws, launch.security_groups, "launch.security_groups")
 
 
 # -- the kind --------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ and create) to HTTPS on 8443 with the certificate and a modern TLS policy, so cl
 connect to ``wss://BALANCER:8443``. ``http-listener``: the stat/admin port (8081) to
 ``http-tg``.
 
-Certificates are checked here for every balancer type before any change (the Classic
-kind reads the resolved ARN from ``net.facts["listener.certificate"]``): the ARN exists
-in the balancer's region and is ISSUED, and covers ``https.domain`` when one is given
-(wildcards included); a domain alone finds the issued ACM certificate that covers it.
+The certificate is resolved here, in preflight, for every balancer type (one resolver,
+awslb/resources/certificates.py); the Classic kind reads the resolved ARN from
+``net.facts[CERT_FACT]`` too, so both balancer types use the same certificate.
 """
 
 from __future__ import annotations
@@ -21,80 +20,11 @@ from awslb import names
 from awslb.errors import InputError
 from awslb.resources import elbv2
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
-from awslb.spec import Https, LoadBalancerSection, StackSpec
+from awslb.resources.certificates import CERT_FACT, resolve_certificate
+from awslb.spec import LoadBalancerSection, StackSpec
 
-CERT_FACT = "listener.certificate"
-KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
 SECURE = {"HTTPS", "TLS"}
 COMPARED = ("protocol", "port", "certificate", "ssl_policy", "target_group")
-
-
-# -- certificates ----------------------------------------------------------------------
-
-def covers(cert_names: list[str], domain: str) -> bool:
-    """True when a certificate for ``cert_names`` is valid for ``domain`` (one-level wildcards)."""
-    want = domain.lower().rstrip(".")
-    for name in cert_names:
-        n = name.lower().rstrip(".")
-        if n == want:
-            return True
-        if n.startswith("*.") and "." in want:
-            first, rest = want.split(".", 1)
-            if first and rest == n[2:]:
-                return True
-    return False
-
-
-def _cert_names(cert: Mapping[str, Any]) -> list[str]:
-    found = [cert.get("DomainName", "")] + list(cert.get("SubjectAlternativeNames") or [])
-    return sorted({n for n in found if n})
-
-
-def resolve_certificate(aws: Any, https: Https) -> str:
-    """The certificate ARN to use, checked (read-only). InputError naming the key otherwise."""
-    region = aws.region
-    if https.certificate:
-        arn = https.certificate
-        key = "load_balancer.https.certificate"
-        parts = arn.split(":")
-        if parts[2] == "iam":
-            name = arn.split("/")[-1]
-            known = {c["Arn"] for c in aws.paginate("iam", "list_server_certificates",
-                                                    "ServerCertificateMetadataList")}
-            if arn not in known:
-                raise InputError(f"{key}: no such IAM server certificate: {name}")
-            return arn
-        if parts[3] != region:
-            raise InputError(f"{key}: the certificate is in {parts[3]}, the balancer in {region}: "
-                             f"use a certificate from {region}")
-        found = aws.find("acm", "describe_certificate", CertificateArn=arn)
-        if found is None:
-            raise InputError(f"{key}: no such certificate in {region}: {arn}")
-        cert = found["Certificate"]
-        if cert.get("Status") != "ISSUED":
-            raise InputError(f"{key}: the certificate for {cert.get('DomainName')} is {cert.get('Status')}, "
-                             "not ISSUED: finish its validation or pick an issued one")
-        if https.domain and not covers(_cert_names(cert), https.domain):
-            raise InputError(f"{key}: the certificate does not cover {https.domain} "
-                             f"(it covers {', '.join(_cert_names(cert))})")
-        return arn
-    assert https.domain is not None  # the spec requires one of the two
-    domain = https.domain
-    candidates = []
-    for summary in aws.paginate("acm", "list_certificates", "CertificateSummaryList",
-                                CertificateStatuses=["ISSUED"], Includes={"keyTypes": KEY_TYPES}):
-        found = aws.find("acm", "describe_certificate", CertificateArn=summary["CertificateArn"])
-        cert = (found or {}).get("Certificate")
-        if cert and cert.get("Status") == "ISSUED" and covers(_cert_names(cert), domain):
-            candidates.append(cert)
-    if not candidates:
-        raise InputError(f"load_balancer.https.domain: no issued ACM certificate in {region} covers {domain}: "
-                         "request one (`aws acm request-certificate`) or give --certificate")
-    # An exact name beats a wildcard; then the one valid longest; the ARN breaks ties.
-    exact = [c for c in candidates if domain.lower().rstrip(".") in {n.lower() for n in _cert_names(c)}]
-    pool = exact or candidates
-    pool.sort(key=lambda c: (str(c.get("NotAfter") or ""), c["CertificateArn"]), reverse=True)
-    return str(pool[0]["CertificateArn"])
 
 
 # -- the kind ----------------------------------------------------------------------------

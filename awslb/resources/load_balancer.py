@@ -15,10 +15,38 @@ from awslb import names
 from awslb.errors import InputError
 from awslb.resources import elbv2
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
-from awslb.spec import StackSpec
+from awslb.resources.lookup import find_security_groups, find_subnets
+from awslb.spec import LoadBalancerSection, StackSpec
 
 ATTRIBUTE_KEYS = frozenset({"idle_timeout.timeout_seconds", "routing.http.drop_invalid_header_fields.enabled"})
 IMMUTABLE = ("name", "scheme")
+
+
+def _check_name_is_free(aws: Any, spec: StackSpec, lb: LoadBalancerSection) -> None:
+    """No balancer of that name outside this stack (AWS would refuse the name at creation)."""
+    name = elbv2.alb_name(spec.name, lb)
+    # The same reads as discovery (every balancer, the ALBs' tags): made once per planning pass.
+    every = aws.paginate("elbv2", "describe_load_balancers", "LoadBalancers")
+    albs = [b for b in every if b.get("Type") == "application"]
+    named = [b for b in every if b["LoadBalancerName"].lower() == name.lower()]
+    tagged = elbv2.tags_of(aws, [b["LoadBalancerArn"] for b in albs]) if named else {}
+    for other in named:
+        tags = tagged.get(other["LoadBalancerArn"], {})
+        if tags.get(names.TAG_STACK) != spec.name:
+            key = "load_balancer.name" if lb.name else "stack.name"
+            raise InputError(f"{key}: a load balancer named {name} exists outside stack {spec.name}: "
+                             "pick another name")
+
+
+def _check_two_zones(aws: Any, lb: LoadBalancerSection, net: Network) -> None:
+    if lb.subnets:
+        found = find_subnets(aws, lb.subnets, "load_balancer.subnets", net.vpc_id)
+        zones, key = {s["AvailabilityZone"] for s in found}, "load_balancer.subnets"
+    else:
+        zones, key = set(net.zones), "stack.subnets"
+    if len(zones) < 2:
+        raise InputError(f"{key}: an Application Load Balancer needs subnets in at least two zones "
+                         f"(got {', '.join(sorted(zones)) or 'none'})")
 
 
 class LoadBalancer(Kind):
@@ -33,45 +61,9 @@ class LoadBalancer(Kind):
         lb = elbv2.application(spec)
         if lb is None or not lb.balancer:
             return {}
-        name = elbv2.alb_name(spec.name, lb)
-        # The same reads as discovery (every balancer, the ALBs' tags): made once per planning pass.
-        every = aws.paginate("elbv2", "describe_load_balancers", "LoadBalancers")
-        albs = [lb for lb in every if lb.get("Type") == "application"]
-        named = [lb for lb in every if lb["LoadBalancerName"].lower() == name.lower()]
-        tagged = elbv2.tags_of(aws, [lb["LoadBalancerArn"] for lb in albs]) if named else {}
-        for other in named:
-            tags = tagged.get(other["LoadBalancerArn"], {})
-            if tags.get(names.TAG_STACK) != spec.name:
-                key = "load_balancer.name" if lb.name else "stack.name"
-                raise InputError(f"{key}: a load balancer named {name} exists outside stack {spec.name}: "
-                                 "pick another name")
-        if lb.subnets:
-            subnets = aws.paginate("ec2", "describe_subnets", "Subnets",
-                                   Filters=[{"Name": "subnet-id", "Values": list(lb.subnets)}])
-            known = {s["SubnetId"]: s for s in subnets}
-            for sid in lb.subnets:
-                if sid not in known:
-                    raise InputError(f"load_balancer.subnets: no such subnet in {aws.region}: {sid}")
-                if known[sid]["VpcId"] != net.vpc_id:
-                    raise InputError(f"load_balancer.subnets: {sid} is in {known[sid]['VpcId']}, "
-                                     f"the stack in {net.vpc_id}")
-            zones = {s["AvailabilityZone"] for s in subnets}
-            key = "load_balancer.subnets"
-        else:
-            zones, key = set(net.zones), "stack.subnets"
-        if len(zones) < 2:
-            raise InputError(f"{key}: an Application Load Balancer needs subnets in at least two zones "
-                             f"(got {', '.join(sorted(zones)) or 'none'})")
-        if lb.security_groups:
-            groups = aws.paginate("ec2", "describe_security_groups", "SecurityGroups",
-                                  Filters=[{"Name": "group-id", "Values": list(lb.security_groups)}])
-            known_groups = {g["GroupId"]: g for g in groups}
-            for gid in lb.security_groups:
-                if gid not in known_groups:
-                    raise InputError(f"load_balancer.security_groups: no such security group in {aws.region}: {gid}")
-                if known_groups[gid].get("VpcId") != net.vpc_id:
-                    raise InputError(f"load_balancer.security_groups: {gid} is in "
-                                     f"{known_groups[gid].get('VpcId')}, the stack in {net.vpc_id}")
+        _check_name_is_free(aws, spec, lb)
+        _check_two_zones(aws, lb, net)
+        find_security_groups(aws, lb.security_groups, "load_balancer.security_groups", net.vpc_id)
         return {}
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:

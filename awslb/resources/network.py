@@ -20,14 +20,14 @@ def lookup(aws: Aws, spec: StackSpec) -> Network:
         for sid in st.subnets:
             if sid not in known:
                 raise InputError(f"stack.subnets: no such subnet in {aws.region}: {sid}")
-        vpcs = {s["VpcId"] for s in found}
-        if len(vpcs) > 1:
-            raise InputError(f"stack.subnets: the subnets are in different VPCs: {', '.join(sorted(vpcs))}")
-        vpc = vpcs.pop()
+        in_vpcs = {s["VpcId"] for s in found}
+        if len(in_vpcs) > 1:
+            raise InputError(f"stack.subnets: the subnets are in different VPCs: {', '.join(sorted(in_vpcs))}")
+        vpc = in_vpcs.pop()
         if st.vpc and st.vpc != vpc:
             raise InputError(f"stack.subnets: the subnets are in {vpc}, not in stack.vpc {st.vpc}")
-        subnets = [(s["SubnetId"], s["AvailabilityZone"]) for s in found]
-        return Network(aws.region, vpc, tuple(s for s, _ in subnets), tuple(z for _, z in subnets))
+        return Network(aws.region, vpc, tuple(s["SubnetId"] for s in found),
+                       tuple(s["AvailabilityZone"] for s in found))
 
     if st.vpc:
         vpc = st.vpc

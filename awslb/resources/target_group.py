@@ -18,7 +18,7 @@ from awslb.errors import InputError
 from awslb.node import stats
 from awslb.resources import elbv2
 from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
-from awslb.resources.instances import find_instances
+from awslb.resources.lookup import find_instances
 from awslb.spec import LoadBalancerSection, StackSpec
 
 TARGETS_FACT = "target_group.targets"

@@ -4,7 +4,8 @@ import pytest
 
 from awslb import spec
 from awslb.resources.base import Network, Observed, Ref
-from awslb.resources.listener import CERT_FACT, Listener, covers, listener_plan
+from awslb.resources.certificates import CERT_FACT, covers
+from awslb.resources.listener import Listener, listener_plan
 from awslb.resources.load_balancer import LoadBalancer
 from awslb.resources.target_group import TARGETS_FACT, TargetGroup
 

@@ -6,7 +6,8 @@ import pytest
 
 from awslb import spec
 from awslb.resources.base import Network, Observed
-from awslb.resources.classic_lb import ClassicLoadBalancer, _covers, classic_port_ok, listeners_for
+from awslb.resources.certificates import covers
+from awslb.resources.classic_lb import ClassicLoadBalancer, classic_port_ok, listeners_for
 from awslb.resources.image import Image
 from awslb.steps import rename
 
@@ -50,10 +51,10 @@ def test_classic_ports() -> None:
 
 
 def test_wildcard_certificates_cover_one_level() -> None:
-    assert _covers("*.example.com", "media.example.com")
-    assert not _covers("*.example.com", "a.media.example.com")
-    assert not _covers("*.example.com", "example.com")
-    assert _covers("media.example.com", "media.example.com")
+    assert covers(["*.example.com"], "media.example.com")
+    assert not covers(["*.example.com"], "a.media.example.com")
+    assert not covers(["*.example.com"], "example.com")
+    assert covers(["media.example.com"], "media.example.com")
 
 
 def test_classic_only_when_asked() -> None:
