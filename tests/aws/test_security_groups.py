@@ -150,9 +150,14 @@ def test_status_lists_the_groups(cli, moto, tmp_path) -> None:
     assert all(x["physical_id"].startswith("sg-") for x in data["resources"])
 
 
-def test_up_without_yes_on_a_pipe_is_a_usage_error(cli, moto, calls, tmp_path) -> None:
+def test_up_without_yes_on_a_pipe_asks_only_when_it_deletes(cli, moto, calls, tmp_path) -> None:
     f = only_sgs(tmp_path)
-    r = cli("up", "-f", str(f))
+    plain = f.read_text()
+    write(f, plain + "[haproxy]\n")
+    assert cli("up", "-f", str(f)).exit_code == 0  # it only creates: no question
+    write(f, plain)
+    calls.clear()
+    r = cli("up", "-f", str(f))  # it would delete the HAProxy group: a question, and no terminal
     assert r.exit_code == 2
-    assert "--yes" in r.stderr
+    assert "--yes" in r.stderr and "plan for stack" in r.stderr and "delete" in r.stderr
     assert calls.mutating == []
