@@ -21,7 +21,7 @@ from awslb.errors import StepFailed
 from awslb.ledger import Ledger
 from awslb.resources.base import Context, Kind, Network, Observed, Resource
 from awslb.resources.network import lookup
-from awslb.spec import StackSpec
+from awslb.spec import DEFAULT_SSL_POLICY, StackSpec
 from awslb.ui import UI
 
 Confirm = Callable[[planning.Plan], bool]
@@ -87,6 +87,22 @@ def preflight(aws: Aws, spec: StackSpec, kinds: Mapping[str, Kind] | None = None
     return replace(net, facts=facts)
 
 
+def local_checks(ui: UI, spec: StackSpec) -> None:
+    """What needs no AWS call, before the first one: user-data variables, a weak TLS policy."""
+    from awslb.validate import weak_tls
+
+    if spec.launch is not None:
+        from awslb.resources.launch_template import rendered_userdata
+
+        rendered_userdata(spec.launch)
+    lb = spec.load_balancer
+    if lb is not None and lb.https is not None:
+        weak = weak_tls(lb.https.ssl_policy)
+        if weak:
+            ui.warn(f"load_balancer.https.ssl_policy: {lb.https.ssl_policy} allows {weak} besides TLS 1.2; "
+                    f"{DEFAULT_SSL_POLICY} allows TLS 1.2 and 1.3 only")
+
+
 def desired(spec: StackSpec, net: Network, kinds: Mapping[str, Kind] | None = None) -> list[Resource]:
     kinds = kinds or resources.registry()
     return [r for k in kinds.values() for r in k.desired(spec, net)]
@@ -96,6 +112,7 @@ def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, pr
               ) -> tuple[planning.Plan, Context]:
     """Observe, then plan. Reads only."""
     opts = opts or Options()
+    local_checks(ui, spec)
     aws.check_credentials()
     kinds = resources.registry()
     net = preflight(aws, spec, kinds)

@@ -20,6 +20,7 @@ rendered script must fit EC2's 16 KB user-data limit.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ from typing import Any
 
 import jinja2
 
+from awslb import validate
 from awslb.errors import InputError, UsageError
 from awslb.render import environment, render, template_root
 
@@ -38,7 +40,48 @@ _HEADER = re.compile(r"\A\{#-?\s*awslb:\s*\n(.*?)\n\s*-?#\}", re.S)
 
 
 _VAR_KEYS = {"default", "description", "choices", "pattern", "type"}
-_TYPES = {"bool": bool, "int": int, "string": str}
+# Each type: the Python type of its values, and the check of a value (ValueError names the rule).
+_TYPES: dict[str, type] = {"bool": bool, "int": int, "port": int, "percent": int, "string": str,
+                           "address": str, "host": str, "size": str, "url": str, "https-url": str,
+                           "cidrs": str, "header": str, "package": str}
+INT_MAX = 10**9  # a count or a rate: anything larger is a typo
+
+
+def _check_typed(kind: str, value: Any) -> None:
+    """The rule of type ``kind`` (``value`` is already of its Python type)."""
+    if isinstance(value, str) and validate.control_char(value) is not None:
+        raise ValueError(f"free of control characters ({validate.control_char(value)})")
+    if kind == "int" and not 0 <= value <= INT_MAX:
+        raise ValueError(f"a whole number 0-{INT_MAX}")
+    elif kind == "port" and not 1 <= value <= 65535:
+        raise ValueError("a port 1-65535")
+    elif kind == "percent" and not 0 <= value <= 100:
+        raise ValueError("a percentage 0-100")
+    elif kind in ("address", "host"):
+        try:
+            (validate.ip if kind == "address" else validate.host)(value)
+        except ValueError:
+            raise ValueError("an IP address" + (" or host name" if kind == "host" else "")
+                             + " (no scope id)") from None
+    elif kind == "size" and not re.fullmatch(r"[1-9][0-9]{0,5}[kKmMgG]", value):
+        raise ValueError("a size such as 512m or 2g")
+    elif kind in ("url", "https-url"):
+        scheme = "https" if kind == "https-url" else "https?"
+        if not re.fullmatch(scheme + r"://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/?#@!$&()*+,;=%:-]*)?", value):
+            raise ValueError(f"a URL ({scheme}://HOST[:PORT]/PATH)")
+    elif kind == "cidrs":
+        blocks = value.split(" ")
+        try:
+            for b in blocks:
+                if "%" in b:
+                    raise ValueError(b)
+                ipaddress.ip_network(b, strict=False)
+        except ValueError:
+            raise ValueError("CIDR blocks separated by single spaces") from None
+    elif kind == "header" and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", value):
+        raise ValueError("an HTTP header name (letters, digits, hyphens)")
+    elif kind == "package" and not re.fullmatch(r"[A-Za-z0-9._\-\[\],=<>~!:/@+]{1,512}", value):
+        raise ValueError("a pip requirement (awslb, awslb==0.1.0) or a wheel URL")
 
 
 @dataclass(frozen=True)
@@ -56,6 +99,11 @@ class Variable:
         value = self._typed(value, key)
         if self.required and value == "":
             raise InputError(f"{key}: {self.name} needs a value ({self.description})")
+        if value != "" or self.required:  # an optional string may be empty ("none")
+            try:
+                _check_typed(self.type, value)
+            except ValueError as exc:
+                raise InputError(f"{key}: {self.name} must be {exc} ({self.type}), not {value!r}") from None
         if self.choices and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
             raise InputError(f"{key}: {self.name} must be one of {allowed}, not {value!r}")
@@ -73,10 +121,12 @@ class Variable:
             if text in ("false", "no", "0", "off"):
                 return False
             raise InputError(f"{key}: {self.name} must be true or false, not {value!r}")
-        if self.type == "int":
+        if _TYPES[self.type] is int:
             if isinstance(value, bool):
                 raise InputError(f"{key}: {self.name} must be a whole number, not {value!r}")
             try:
+                if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,10}", value.strip()):
+                    raise ValueError(value)
                 return int(value)
             except (TypeError, ValueError):
                 raise InputError(f"{key}: {self.name} must be a whole number, not {value!r}") from None
@@ -123,9 +173,13 @@ def _variable(where: str, name: str, info: Any) -> Variable:
     if "type" in info:
         kind = str(info["type"])
         if kind not in _TYPES:
-            raise InputError(f"{where}: vars.{name}.type must be bool, int or string")
+            raise InputError(f"{where}: vars.{name}.type must be one of {', '.join(sorted(_TYPES))}")
     else:
         kind = "bool" if isinstance(default, bool) else "int" if isinstance(default, int) else "string"
+    if kind == "string" and not info.get("choices") and not info.get("pattern"):
+        # Every value reaches a shell script and a properties file: a string says what it holds.
+        raise InputError(f"{where}: vars.{name} needs a type (address, host, size, url, ...), "
+                         "choices or a pattern")
     wrong_type = not isinstance(default, _TYPES[kind]) or (kind == "int" and isinstance(default, bool))
     if not required and wrong_type:
         raise InputError(f"{where}: vars.{name}: the default {default!r} is not a {kind}")

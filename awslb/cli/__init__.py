@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from awslb import __version__
 from awslb.cli.common import State, state
-from awslb.errors import AwslbError
+from awslb.errors import INVALID_INPUT, USAGE, AwslbError
 
 # The click exception classes Typer vendors, found without importing click.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -31,10 +31,11 @@ class AwslbGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name or "awslb", complete_var=complete_var,
                               standalone_mode=False, **extra)
         except AwslbError as exc:
-            _error(str(exc), exc.hint)
+            # A bad flag or input is one line naming it (DESIGN.md); hints are for failures.
+            _error(str(exc), None if exc.exit_code in (USAGE, INVALID_INPUT) else exc.hint)
             sys.exit(exc.exit_code)
         except _CLICK_EXCEPTION as exc:
-            _error(exc.format_message(), "see `awslb --help` or `awslb COMMAND --help`")
+            _error(exc.format_message())
             sys.exit(exc.exit_code)
         except (_ABORT, KeyboardInterrupt):
             _error("interrupted")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from awslb.cli.common import state
+from awslb.cli.common import check_stack, state
 
 haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a load-reporting agent.",
                           no_args_is_help=True)
@@ -16,7 +16,7 @@ haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a lo
 @haproxy_app.command("config")
 def config(
     ctx: typer.Context,
-    stack: Annotated[str | None, typer.Option("--stack", help="Balance the stack's running instances "
+    stack: Annotated[str | None, typer.Option("--stack", callback=check_stack, help="Balance the stack's running instances "
                                               "(private addresses, on its WebSocket port).")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Stack file whose [haproxy] section "
                                               "gives the defaults.")] = None,
