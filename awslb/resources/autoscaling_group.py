@@ -30,7 +30,7 @@ from awslb import names
 from awslb.aws import Aws
 from awslb.errors import AwsError, AwslbError, InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
-from awslb.resources.launch_config import TAG_BASE, base_name, is_ours
+from awslb.resources.launch_config import TAG_BASE, base_name, delete_unused, is_ours
 from awslb.spec import AutoscalingSection, StackSpec
 from awslb.ui import UI
 
@@ -320,12 +320,9 @@ class AutoscalingGroup(Kind):
         old = (a.get("launch") or {}).get("config")
         base = props.get("launch_config_base")
         if launch_changed and old and base and is_ours(old, base) and old != props["launch"].get("config"):
-            # The group uses the new launch configuration now: the old one can go.
-            try:
-                ctx.aws.find("autoscaling", "delete_launch_configuration", LaunchConfigurationName=old)
-            except AwsError as exc:
-                if exc.code not in ("ResourceInUse", "ResourceInUseException"):
-                    raise
+            # The group uses the new launch configuration now: the old one can go, unless
+            # another group (another stack with the same [launch] name) launches from it.
+            delete_unused(ctx, old)
         return self._read(ctx, name)
 
     def _sync_balancers(self, ctx: Context, name: str, props: Mapping[str, Any], a: Mapping[str, Any]) -> None:
