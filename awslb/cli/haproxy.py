@@ -77,7 +77,17 @@ def config(
     values = {**base, **{k: v for k, v in flags.items() if v is not None}, "servers": servers}
     if http_port is not None:
         values["http_port"] = http_port or None
-    section = spec.section(spec.HaproxySection, values, "haproxy")
+    from awslb.cli.flags import named_flags
+
+    given = {f"haproxy.{k}": f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
+    if source_address:
+        given["haproxy.source_addresses"] = "--source-address"
+    if http_port is not None:
+        given["haproxy.http_port"] = "--http-port"
+    if server:
+        given["haproxy.servers"] = "--server"
+    with named_flags(given):
+        section = spec.section(spec.HaproxySection, values, "haproxy")
     text = haproxy.render_config(section, media_ports)
     unused = haproxy.unused_sources(section)
     if unused:
