@@ -67,7 +67,28 @@ def _no_control_in(key: str, value: Any) -> None:
     elif isinstance(value, dict) and key in ("tags", "vars"):
         for k, v in value.items():
             _no_control_in(key, k)
-            _no_control_in(key, v)
+            _no_control_in(f"{key}.{k}" if key == "vars" else key, v)
+
+
+VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
+SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
+SG_ID = re.compile(r"sg-[0-9a-f]{8,17}")
+
+
+def subnet_ids(v: list[str]) -> list[str]:
+    for s in v:
+        if not validate.full(SUBNET_ID, s):
+            raise ValueError(f"not a subnet id (subnet-...): {s!r}")
+    if len(set(v)) != len(v):
+        raise ValueError("a subnet is listed twice")
+    return v
+
+
+def group_ids(v: list[str]) -> list[str]:
+    for g in v:
+        if not validate.full(SG_ID, g):
+            raise ValueError(f"not a security group id (sg-...): {g!r}")
+    return v
 
 
 def _cidr(value: str) -> str:
@@ -95,6 +116,25 @@ class StackSection(Model):
     @classmethod
     def _tags(cls, v: dict[str, str]) -> dict[str, str]:
         return validate.tags(v)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(REGION, v):
+            raise ValueError(f"not a region name (like eu-west-1): {v!r}")
+        return v
+
+    @field_validator("vpc")
+    @classmethod
+    def _vpc(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(VPC_ID, v):
+            raise ValueError(f"not a VPC id (vpc-...): {v!r}")
+        return v
+
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        return subnet_ids(v)
 
     @field_validator("ssh_cidr")
     @classmethod
@@ -220,6 +260,7 @@ class Https(Model):
 
 def parse_health_target(text: str) -> dict[str, Any]:
     """A Classic target string 'HTTP:8081/?action=stat' as health_check fields."""
+    validate.check_text(text, "a health-check target")
     m = HEALTH_TARGET.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 65535:
         raise ValueError(f"expected PROTOCOL:PORT/PATH such as HTTP:8081/?action=stat, got {text!r}")
@@ -276,6 +317,16 @@ class LoadBalancerSection(Model):
     def _target(cls, v: Any) -> Any:
         # health_check = "HTTP:8081/?action=stat" (the Classic console's form) is accepted too.
         return parse_health_target(v) if isinstance(v, str) else v
+
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        return subnet_ids(v)
+
+    @field_validator("security_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        return group_ids(v)
 
     @field_validator("targets")
     @classmethod
@@ -374,6 +425,11 @@ class AutoscalingSection(Model):
         if len(set(v)) != len(v):
             raise ValueError("an instance type is given twice")
         return v
+
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        return subnet_ids(v)
 
     @field_validator("name")
     @classmethod
@@ -567,7 +623,7 @@ def describe_error(exc: ValidationError, prefix: str = "") -> str:
         msg = msg.removeprefix(noise)
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
-    m = re.match(r"^([a-z_]+): (.*)$", msg)
+    m = re.fullmatch(r"([a-z_][a-z0-9_.]*): (.*)", msg, re.S)
     if m:
         path = f"{path}.{m.group(1)}" if path else m.group(1)
         msg = m.group(2)
