@@ -76,6 +76,8 @@ def hoist_globals(args: list[str]) -> list[str]:
 
 
 def _error(message: str, hint: str | None = None) -> None:
+    # One line, whatever the message quotes (a flag's value may hold a newline).
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
