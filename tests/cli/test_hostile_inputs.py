@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -423,29 +424,36 @@ def test_at_least_150_cases() -> None:
     assert len(CASES) >= 150, len(CASES)
 
 
-@pytest.mark.parametrize("name, args, text, needle", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_exit_2_or_4_and_no_aws_call(no_aws, tmp_path: Path, name, args, text,
-                                                         needle) -> None:
+def run_case(home: Path, name: str, args: list[str], text: str | None):
+    """Run one case in-process, in ``home`` (its stack file and, for `listener`, a ledger)."""
     argv = list(args)
     if name.startswith("flag:listener-"):  # the stack has an ALB (recorded), so the flags are checked
-        ledger = tmp_path / ".awslb" / "default.json"
-        ledger.parent.mkdir(exist_ok=True)
+        ledger = Path(os.environ.get("AWSLB_HOME", ".awslb")) / "default.json"
+        ledger.parent.mkdir(parents=True, exist_ok=True)
         ledger.write_text(json.dumps({"version": 1, "stack": "default", "region": "us-east-1", "resources": {},
                                       "spec": {"stack": {"name": "default"},
                                                "load_balancer": {"type": "application"}}}))
     if text is not None:
-        f = tmp_path / "stack.toml"
+        f = home / "stack.toml"
         if name == "raw:not-utf8":
             f.write_bytes(b"[stack]\nname = '\xff'\n")
         else:
             f.write_text(text)
         argv.append(str(f))
-    result = CliRunner().invoke(app, argv)
-    err = result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in err + result.stdout
-    assert result.exit_code in (2, 4), (result.exit_code, err)
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert needle in lines[0], (needle, lines[0])
+    return CliRunner().invoke(app, argv)
+
+
+def handled(result, needle: str) -> bool:
+    """Exit 2 or 4, exactly one `error:` line naming ``needle``, no traceback, no other exception."""
+    lines = result.stderr.splitlines()
+    return (result.exit_code in (2, 4) and len(lines) == 1 and lines[0].startswith("error: ")
+            and needle in lines[0] and "Traceback" not in result.stderr + result.stdout
+            and (result.exception is None or isinstance(result.exception, SystemExit)))
+
+
+@pytest.mark.parametrize("name, args, text, needle", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2_or_4_and_no_aws_call(no_aws, tmp_path: Path, name, args, text,
+                                                         needle) -> None:
+    result = run_case(tmp_path, name, args, text)
+    assert handled(result, needle), (result.exit_code, result.stderr, repr(result.exception))
     assert no_aws == [], no_aws
