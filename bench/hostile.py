@@ -36,6 +36,7 @@ from awslb import aws as aws_mod  # noqa: E402
 from awslb import moto_gaps  # noqa: E402
 from awslb.aws import Aws  # noqa: E402
 from awslb.cli import app  # noqa: E402
+from tests.aws.test_two_stacks import STACK, configs, groups  # noqa: E402
 from tests.faults import FailNth  # noqa: E402
 
 REGION = "us-east-1"
@@ -73,36 +74,9 @@ def inputs(tmp: Path) -> tuple[int, int, list[str]]:
     return len(CASES), ok_count, bad
 
 
-STACK = """
-[stack]
-name = "{name}"
-[image]
-id = "ami-1e749f67"
-[launch]
-kind = "config"
-name = "wcs-shared"
-instance_type = "{itype}"
-vars = {{ cdn_point_of_entry = "172.31.43.82" }}
-[autoscaling]
-min = 0
-max = 2
-desired = 0
-"""
-
-
-def _configs(aws: Aws) -> list[str]:
-    return [c["LaunchConfigurationName"]
-            for c in aws.paginate("autoscaling", "describe_launch_configurations", "LaunchConfigurations")]
-
-
-def _groups(aws: Aws) -> dict[str, str | None]:
-    return {g["AutoScalingGroupName"]: g.get("LaunchConfigurationName")
-            for g in aws.paginate("autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups")}
-
-
 def _orphans(aws: Aws) -> list[str]:
-    left = [f"launch configuration {c}" for c in _configs(aws)]
-    left += [f"group {g}" for g in _groups(aws)]
+    left = [f"launch configuration {c}" for c in sorted(configs(aws))]
+    left += [f"group {g}" for g in groups(aws)]
     left += [f"launch template {t['LaunchTemplateName']}"
              for t in aws.paginate("ec2", "describe_launch_templates", "LaunchTemplates")]
     for sg in aws.paginate("ec2", "describe_security_groups", "SecurityGroups"):
@@ -113,8 +87,8 @@ def _orphans(aws: Aws) -> list[str]:
 
 def faults(tmp: Path) -> tuple[int, int, int, list[str]]:
     alpha, beta = tmp / "alpha.toml", tmp / "beta.toml"
-    alpha.write_text(STACK.format(name="alpha", itype="c5.large"))
-    beta.write_text(STACK.format(name="beta", itype="c5.xlarge"))
+    alpha.write_text(STACK.format(name="alpha", kind="config", itype="c5.large", extra=""))
+    beta.write_text(STACK.format(name="beta", kind="config", itype="c5.xlarge", extra=""))
     # How many mutating calls alpha's `up` makes next to beta.
     writes = 0
     with mock_aws():
@@ -131,19 +105,18 @@ def faults(tmp: Path) -> tuple[int, int, int, list[str]]:
         with mock_aws():
             aws = Aws(region=REGION)
             assert run("up", "-f", str(beta), "--yes").exit_code == 0
-            beta_lc = _groups(aws)["beta-asg"]
+            beta_lc = groups(aws)["beta-asg"]
             inject = FailNth(n)
             with aws_mod.hooked("before-call", inject):
                 first = run("up", "-f", str(alpha), "--yes")
             injected += inject.failed is not None and first.exit_code == 1
             second = run("up", "-f", str(alpha), "--yes")
-            groups, configs = _groups(aws), _configs(aws)
-            ok = (second.exit_code == 0 and set(groups) == {"alpha-asg", "beta-asg"}
-                  and groups["beta-asg"] == beta_lc and beta_lc in configs
-                  and len(configs) == len(set(configs)) == 2)
+            now, made = groups(aws), configs(aws)
+            ok = (second.exit_code == 0 and set(now) == {"alpha-asg", "beta-asg"}
+                  and now["beta-asg"] == beta_lc and beta_lc in made and len(made) == 2)
             recovered += ok
             run("down", "alpha", "--yes")
-            alpha_gone = "alpha-asg" not in _groups(aws) and beta_lc in _configs(aws)
+            alpha_gone = "alpha-asg" not in groups(aws) and beta_lc in configs(aws)
             run("down", "beta", "--yes")
             left = _orphans(aws)
             if not alpha_gone:
