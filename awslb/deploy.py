@@ -24,7 +24,7 @@ from awslb.ledger import Ledger
 from awslb.reads import cached
 from awslb.resources.base import Context, Kind, Network, Observed, Resource
 from awslb.resources.network import lookup
-from awslb.spec import StackSpec
+from awslb.spec import DEFAULT_SSL_POLICY, StackSpec
 from awslb.ui import UI
 
 Confirm = Callable[[planning.Plan], bool]
@@ -60,11 +60,21 @@ class UpResult:
 def ledger_facts(stack: str) -> dict[str, Any]:
     """What discovery may take from the ledger (a cache: a damaged one counts as empty)."""
     try:
-        recorded = Ledger.load(stack).resources.get("launch-config")
+        ledger = Ledger.load(stack)
     except InputError:
         return {}
+    resources = ledger.resources
+    recorded = resources.get("launch-config")
     base = recorded.attrs.get("base") if recorded is not None else None
-    return {"launch_config.recorded_base": base} if base else {}
+    facts: dict[str, Any] = {"launch_config.made": sorted(
+        o.physical_id for o in resources.values() if o.kind == "launch_config")}
+    if base:
+        facts["launch_config.recorded_base"] = base
+    # Every region the stack copied an image to: its copies are found there by their own tags.
+    regions = {r for o in resources.values() if o.kind == "image" for r in (o.attrs.get("copies") or {})}
+    regions.update(((ledger.spec or {}).get("image") or {}).get("copy_to") or [])
+    facts["image.copy_regions"] = sorted(regions)
+    return facts
 
 
 def connect(profile: str | None = None, region: str | None = None, endpoint_url: str | None = None) -> Aws:
@@ -108,6 +118,22 @@ def preflight(aws: Aws, spec: StackSpec, kinds: Mapping[str, Kind] | None = None
     for kind in kinds.values():
         facts.update(kind.preflight(aws, spec, net))
     return replace(net, facts=facts)
+
+
+def local_checks(ui: UI, spec: StackSpec) -> None:
+    """What needs no AWS call, before the first one: user-data variables, a weak TLS policy."""
+    from awslb.validate import weak_tls
+
+    if spec.launch is not None:
+        from awslb.resources.launch_template import rendered_userdata
+
+        rendered_userdata(spec.launch)
+    lb = spec.load_balancer
+    if lb is not None and lb.https is not None:
+        weak = weak_tls(lb.https.ssl_policy)
+        if weak:
+            ui.warn(f"load_balancer.https.ssl_policy: {lb.https.ssl_policy} allows {weak} besides TLS 1.2; "
+                    f"{DEFAULT_SSL_POLICY} allows TLS 1.2 and 1.3 only")
 
 
 def desired(spec: StackSpec, net: Network, kinds: Mapping[str, Kind] | None = None) -> list[Resource]:
@@ -158,6 +184,7 @@ def make_plan(aws: Aws, ui: UI, spec: StackSpec, opts: Options | None = None, pr
     those depend on, are checked and converged; what the sections no longer want is deleted.
     """
     opts = opts or Options()
+    local_checks(ui, spec)
     aws.check_credentials()
     door, aws = aws, cached(aws)  # planning only reads: each distinct read once
     kinds = resources.registry()

@@ -14,28 +14,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from awslb import validate
 from awslb.errors import InputError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
-STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,23}$")
-INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}\Z")
 # An existing server: its instance id, or its Name tag (looked up before any change).
-INSTANCE_REF = re.compile(r"^(i-[0-9a-f]{8,17}|[A-Za-z0-9][A-Za-z0-9 ._:/+=@-]{0,254})$")
-AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
-CERT_ARN = re.compile(r"^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate|server-certificate)/.+$")
-PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+INSTANCE_REF = re.compile(r"^(i-[0-9a-f]{8,17}|[A-Za-z0-9][A-Za-z0-9 ._:/+=@-]{0,254})\Z")
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}\Z")
+CERT_ARN = re.compile(r"^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate|server-certificate)/.+\Z")
+PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?\Z")
 # ELB names (Classic, ALB, target groups): 1-32 letters, digits, hyphens; no hyphen at either end.
-ELB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+ELB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\Z")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
 # AMI names: 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _
-AMI_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]{3,128}$")
+AMI_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]{3,128}\Z")
 # A Classic health-check target: 'HTTP:8081/?action=stat', 'HTTPS:8444/?action=stat'.
-HEALTH_TARGET = re.compile(r"^(HTTPS?):(\d{1,5})(/\S*)$", re.IGNORECASE)
-INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+HEALTH_TARGET = re.compile(r"^(HTTPS?):(\d{1,5})(/\S*)\Z", re.IGNORECASE)
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+\Z")
 # Launch template names: 3-128 of letters, digits and ( ) . - / _ (EC2's rule).
-LAUNCH_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9().\-/_]{3,128}$")
+LAUNCH_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9().\-/_]{3,128}\Z")
 # Auto Scaling names (groups, launch configurations): no colon, at most 255 characters.
-ASG_NAME = re.compile(r"^[^:\s][^:]{0,239}$")
+ASG_NAME = re.compile(r"^[^:\s][^:]{0,239}\Z")
 
 # ELB security policy with TLS 1.3 and 1.2 only (AWS's recommended policy).
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -43,6 +43,52 @@ DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control(cls, data: Any) -> Any:
+        # Every string of a stack file may reach a config file, a script or a tag: no control
+        # characters anywhere (a newline turns one line of haproxy.cfg into two).
+        if isinstance(data, dict):
+            for key, value in data.items():
+                _no_control_in(str(key), value)
+        return data
+
+
+def _no_control_in(key: str, value: Any) -> None:
+    if isinstance(value, str):
+        bad = validate.control_char(value)
+        if bad is not None:
+            raise ValueError(f"{key}: holds a control character ({bad}): {value!r}")
+    elif isinstance(value, list):
+        for item in value:
+            if not isinstance(item, dict):  # a table is checked by its own model
+                _no_control_in(key, item)
+    elif isinstance(value, dict) and key in ("tags", "vars"):
+        for k, v in value.items():
+            _no_control_in(key, k)
+            _no_control_in(f"{key}.{k}" if key == "vars" else key, v)
+
+
+VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
+SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
+SG_ID = re.compile(r"sg-[0-9a-f]{8,17}")
+
+
+def subnet_ids(v: list[str]) -> list[str]:
+    for s in v:
+        if not validate.full(SUBNET_ID, s):
+            raise ValueError(f"not a subnet id (subnet-...): {s!r}")
+    if len(set(v)) != len(v):
+        raise ValueError("a subnet is listed twice")
+    return v
+
+
+def group_ids(v: list[str]) -> list[str]:
+    for g in v:
+        if not validate.full(SG_ID, g):
+            raise ValueError(f"not a security group id (sg-...): {g!r}")
+    return v
 
 
 def _cidr(value: str) -> str:
@@ -64,9 +110,31 @@ class StackSection(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not STACK_NAME.match(v):
-            raise ValueError("must start with a letter and hold at most 24 letters, digits and hyphens")
+        return validate.stack_name(v)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        return validate.tags(v)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(REGION, v):
+            raise ValueError(f"not a region name (like eu-west-1): {v!r}")
         return v
+
+    @field_validator("vpc")
+    @classmethod
+    def _vpc(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(VPC_ID, v):
+            raise ValueError(f"not a VPC id (vpc-...): {v!r}")
+        return v
+
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        return subnet_ids(v)
 
     @field_validator("ssh_cidr")
     @classmethod
@@ -141,6 +209,18 @@ class HealthCheck(Model):
     def _path(cls, v: str) -> str:
         if not v.startswith("/"):
             raise ValueError(f"must start with '/': {v!r}")
+        if not re.fullmatch(r"/[\x21-\x7e]{0,1023}", v):
+            raise ValueError(f"at most 1024 printable ASCII characters, no spaces: {v!r}")
+        return v
+
+    @field_validator("matcher")
+    @classmethod
+    def _matcher(cls, v: str) -> str:
+        # ELBv2 HttpCode: codes 200-499, as "200", "200,202" or "200-299".
+        codes = r"[2-4]\d\d(-[2-4]\d\d)?"
+        if not re.fullmatch(rf"{codes}(,{codes})*", v) or any(
+                int(a) > int(b) for a, b in re.findall(r"(\d{3})-(\d{3})", v)):
+            raise ValueError(f"HTTP codes 200-499 such as 200, 200,202 or 200-299: {v!r}")
         return v
 
     @model_validator(mode="after")
@@ -164,6 +244,13 @@ class Https(Model):
             raise ValueError(f"not a certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID): {v!r}")
         return v
 
+    @field_validator("ssl_policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        if v not in validate.ELBV2_SSL_POLICIES and v not in validate.CLASSIC_SSL_POLICIES:
+            raise ValueError(f"not an ELB security policy AWS publishes (such as {DEFAULT_SSL_POLICY}): {v!r}")
+        return v
+
     @model_validator(mode="after")
     def _source(self) -> Https:
         if self.certificate is None and self.domain is None:
@@ -173,6 +260,7 @@ class Https(Model):
 
 def parse_health_target(text: str) -> dict[str, Any]:
     """A Classic target string 'HTTP:8081/?action=stat' as health_check fields."""
+    validate.check_text(text, "a health-check target")
     m = HEALTH_TARGET.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 65535:
         raise ValueError(f"expected PROTOCOL:PORT/PATH such as HTTP:8081/?action=stat, got {text!r}")
@@ -211,6 +299,17 @@ class LoadBalancerSection(Model):
     def _alb_name(self) -> LoadBalancerSection:
         if self.type == "application" and self.name and self.name.lower().startswith("internal-"):
             raise ValueError(f"name: an Application Load Balancer's name may not start with 'internal-': {self.name!r}")
+        if self.http_port is not None and self.http_port == self.ws_port:
+            raise ValueError(f"http_port: port {self.http_port} is already load_balancer.ws_port")
+        if self.https is not None and self.type == "application" \
+                and self.https.ssl_policy not in validate.ELBV2_SSL_POLICIES:
+            raise ValueError(f"https.ssl_policy: not an Application Load Balancer security policy: "
+                             f"{self.https.ssl_policy!r}")
+        if self.https is not None and self.type == "application":
+            switched = self.https.from_port or self.ws_port
+            others = [p for p in (self.ws_port, self.http_port) if p is not None and p != switched]
+            if self.https.port in others:
+                raise ValueError(f"https.port: {self.https.port} is also the port of another listener")
         return self
 
     @field_validator("health_check", mode="before")
@@ -218,6 +317,16 @@ class LoadBalancerSection(Model):
     def _target(cls, v: Any) -> Any:
         # health_check = "HTTP:8081/?action=stat" (the Classic console's form) is accepted too.
         return parse_health_target(v) if isinstance(v, str) else v
+
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        return subnet_ids(v)
+
+    @field_validator("security_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        return group_ids(v)
 
     @field_validator("targets")
     @classmethod
@@ -259,7 +368,7 @@ class LaunchSection(Model):
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
         for g in v:
-            if not re.match(r"^sg-[0-9a-f]{8,17}$", g):
+            if not re.fullmatch(r"sg-[0-9a-f]{8,17}", g):
                 raise ValueError(f"not a security group id (sg-...): {g!r}")
         return v
 
@@ -317,6 +426,11 @@ class AutoscalingSection(Model):
             raise ValueError("an instance type is given twice")
         return v
 
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: list[str]) -> list[str]:
+        return subnet_ids(v)
+
     @field_validator("name")
     @classmethod
     def _name(cls, v: str | None) -> str | None:
@@ -356,23 +470,21 @@ class AutoscalingSection(Model):
         return self
 
 
-HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$")
-HAPROXY_TIME = re.compile(r"^\d+(us|ms|s|m|h|d)?$")
+HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
+HOSTNAME = validate.HOSTNAME
+HAPROXY_TIME = re.compile(r"^\d{1,9}(us|ms|s|m|h|d)?\Z")
+# A file on the HAProxy host (the stats socket, the TLS PEM): an absolute path, nothing HAProxy
+# would read as another word (no spaces, quotes or #).
+HAPROXY_PATH = re.compile(r"/[A-Za-z0-9._@+/-]{1,4095}")
 
 
 def _host(v: str) -> str:
-    try:
-        return str(ipaddress.ip_address(v))
-    except ValueError:
-        if not HOSTNAME.match(v):
-            raise ValueError(f"not an IP address or host name: {v!r}") from None
-        return v
+    return validate.host(v)
 
 
 def host_port(text: str, what: str = "HOST:PORT") -> tuple[str, int]:
     """'10.0.0.5:8080' -> ('10.0.0.5', 8080); '[::1]:8080' -> ('::1', 8080)."""
-    m = re.match(r"^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$", text) or re.match(r"^([^:\[\]]+):(\d{1,5})$", text)
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})", text) or re.fullmatch(r"([^:\[\]]+):(\d{1,5})", text)
     if not m or not 1 <= int(m.group(2)) <= 65535:
         raise ValueError(f"not {what}: {text!r}")
     return _host(m.group(1)), int(m.group(2))
@@ -431,13 +543,17 @@ class HaproxySection(Model):
     def _sources(cls, v: list[str]) -> list[str]:
         out = []
         for a in v:
-            try:
-                out.append(str(ipaddress.ip_address(a)))
-            except ValueError:
-                raise ValueError(f"not an IP address: {a!r}") from None
+            out.append(validate.ip(a, "IP address (no scope id)"))
         if len(set(out)) != len(out):
             raise ValueError("an address is given twice")
         return out
+
+    @field_validator("stats_socket", "tls_cert")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not validate.full(HAPROXY_PATH, v) or "/../" in f"{v}/":
+            raise ValueError(f"an absolute path of letters, digits and ._@+/- (no spaces, no ..): {v!r}")
+        return v
 
     @field_validator("web_backend")
     @classmethod
@@ -507,7 +623,7 @@ def describe_error(exc: ValidationError, prefix: str = "") -> str:
         msg = msg.removeprefix(noise)
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
-    m = re.match(r"^([a-z_]+): (.*)$", msg)
+    m = re.fullmatch(r"([a-z_][a-z0-9_.]*): (.*)", msg, re.S)
     if m:
         path = f"{path}.{m.group(1)}" if path else m.group(1)
         msg = m.group(2)
@@ -536,6 +652,10 @@ def load(path: str | Path) -> StackSpec:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{p}: not valid TOML: nested too deeply") from None
+    if not data:
+        raise InputError(f"{p}: the stack file is empty (no [stack] section and no other key)")
     return parse(data, str(p))
 
 

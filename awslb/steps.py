@@ -17,7 +17,8 @@ and all missing values are reported at once, before anything talks to AWS.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from awslb.errors import InputError, UsageError
@@ -393,6 +394,15 @@ def rename(message: str, flags: Mapping[str, str]) -> str:
             full, _, rest = body.partition(": ")
             return f"{flags[key]} ({full}): {rest}"
     return message
+
+
+@contextmanager
+def named_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Inside, an InputError about a stack key names the flag that set it (see :func:`rename`)."""
+    try:
+        yield
+    except InputError as exc:
+        raise type(exc)(rename(exc.message, flags), exc.hint) from None
 
 
 def sections_for(command: str, stack: str, flags: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -20,6 +20,7 @@ rendered script must fit EC2's 16 KB user-data limit.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ from typing import Any
 
 import jinja2
 
+from awslb import validate
 from awslb.errors import InputError, UsageError
 from awslb.render import environment, render, template_root
 
@@ -38,7 +40,58 @@ _HEADER = re.compile(r"\A\{#-?\s*awslb:\s*\n(.*?)\n\s*-?#\}", re.S)
 
 
 _VAR_KEYS = {"default", "description", "choices", "pattern", "type"}
-_TYPES = {"bool": bool, "int": int, "string": str}
+# Each type: the Python type of its values, and the check of a value (ValueError names the rule).
+_TYPES: dict[str, type] = {"bool": bool, "int": int, "port": int, "percent": int, "string": str,
+                           "address": str, "host": str, "size": str, "url": str, "https-url": str,
+                           "cidrs": str, "header": str, "package": str}
+INT_MAX = 10**9  # a count or a rate: anything larger is a typo
+
+
+def _is_ip_or_host(kind: str, value: str) -> bool:
+    try:
+        (validate.ip if kind == "address" else validate.host)(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_cidrs(value: str) -> bool:
+    try:
+        for block in value.split(" "):
+            if "%" in block:
+                return False
+            ipaddress.ip_network(block, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+_URL = r"://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/?#@!$&()*+,;=%:-]*)?"
+
+# Each type's rule: (is the value valid?, what a valid value is).
+_RULES: dict[str, tuple[Any, str]] = {
+    "int": (lambda v: 0 <= v <= INT_MAX, f"a whole number 0-{INT_MAX}"),
+    "port": (lambda v: 1 <= v <= 65535, "a port 1-65535"),
+    "percent": (lambda v: 0 <= v <= 100, "a percentage 0-100"),
+    "address": (lambda v: _is_ip_or_host("address", v), "an IP address (no scope id)"),
+    "host": (lambda v: _is_ip_or_host("host", v), "an IP address or host name (no scope id)"),
+    "size": (lambda v: re.fullmatch(r"[1-9][0-9]{0,5}[kKmMgG]", v), "a size such as 512m or 2g"),
+    "url": (lambda v: re.fullmatch("https?" + _URL, v), "a URL (https?://HOST[:PORT]/PATH)"),
+    "https-url": (lambda v: re.fullmatch("https" + _URL, v), "a URL (https://HOST[:PORT]/PATH)"),
+    "cidrs": (_is_cidrs, "CIDR blocks separated by single spaces"),
+    "header": (lambda v: re.fullmatch(r"[A-Za-z0-9-]{1,64}", v), "an HTTP header name (letters, digits, hyphens)"),
+    "package": (lambda v: re.fullmatch(r"[A-Za-z0-9._\-\[\],=<>~!:/@+]{1,512}", v),
+                "a pip requirement (awslb, awslb==0.1.0) or a wheel URL"),
+}
+
+
+def _check_typed(kind: str, value: Any) -> None:
+    """The rule of type ``kind`` (``value`` is already of its Python type)."""
+    if isinstance(value, str) and validate.control_char(value) is not None:
+        raise ValueError(f"free of control characters ({validate.control_char(value)})")
+    rule = _RULES.get(kind)
+    if rule is not None and not rule[0](value):
+        raise ValueError(rule[1])
 
 
 @dataclass(frozen=True)
@@ -56,6 +109,11 @@ class Variable:
         value = self._typed(value, key)
         if self.required and value == "":
             raise InputError(f"{key}: {self.name} needs a value ({self.description})")
+        if value != "" or self.required:  # an optional string may be empty ("none")
+            try:
+                _check_typed(self.type, value)
+            except ValueError as exc:
+                raise InputError(f"{key}: {self.name} must be {exc} ({self.type}), not {value!r}") from None
         if self.choices and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
             raise InputError(f"{key}: {self.name} must be one of {allowed}, not {value!r}")
@@ -73,10 +131,12 @@ class Variable:
             if text in ("false", "no", "0", "off"):
                 return False
             raise InputError(f"{key}: {self.name} must be true or false, not {value!r}")
-        if self.type == "int":
+        if _TYPES[self.type] is int:
             if isinstance(value, bool):
                 raise InputError(f"{key}: {self.name} must be a whole number, not {value!r}")
             try:
+                if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,10}", value.strip()):
+                    raise ValueError(value)
                 return int(value)
             except (TypeError, ValueError):
                 raise InputError(f"{key}: {self.name} must be a whole number, not {value!r}") from None
@@ -123,9 +183,13 @@ def _variable(where: str, name: str, info: Any) -> Variable:
     if "type" in info:
         kind = str(info["type"])
         if kind not in _TYPES:
-            raise InputError(f"{where}: vars.{name}.type must be bool, int or string")
+            raise InputError(f"{where}: vars.{name}.type must be one of {', '.join(sorted(_TYPES))}")
     else:
         kind = "bool" if isinstance(default, bool) else "int" if isinstance(default, int) else "string"
+    if kind == "string" and not info.get("choices") and not info.get("pattern"):
+        # Every value reaches a shell script and a properties file: a string says what it holds.
+        raise InputError(f"{where}: vars.{name} needs a type (address, host, size, url, ...), "
+                         "choices or a pattern")
     wrong_type = not isinstance(default, _TYPES[kind]) or (kind == "int" and isinstance(default, bool))
     if not required and wrong_type:
         raise InputError(f"{where}: vars.{name}: the default {default!r} is not a {kind}")

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from awslb import __version__
 from awslb.cli.common import State, state
-from awslb.errors import AwslbError
+from awslb.errors import INVALID_INPUT, USAGE, AwslbError
 
 # The click exception classes Typer vendors, found without importing click.
 _CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -33,11 +33,12 @@ class AwslbGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name or "awslb", complete_var=complete_var,
                               standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         except AwslbError as exc:
-            _error(str(exc), exc.hint)
+            # A bad flag or input is one line naming it (DESIGN.md); hints are for failures.
+            _error(str(exc), None if exc.exit_code in (USAGE, INVALID_INPUT) else exc.hint)
             sys.exit(exc.exit_code)
         except _CLICK_EXCEPTION as exc:
             usage: Any = exc  # a ClickException: format_message() and exit_code
-            _error(usage.format_message(), "see `awslb --help` or `awslb COMMAND --help`")
+            _error(usage.format_message())
             sys.exit(usage.exit_code)
         except (_ABORT, KeyboardInterrupt):
             _error("interrupted")
@@ -78,6 +79,8 @@ def hoist_globals(args: list[str]) -> list[str]:
 
 
 def _error(message: str, hint: str | None = None) -> None:
+    # One line, whatever the message quotes (a flag's value may hold a newline).
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")

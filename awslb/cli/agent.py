@@ -27,10 +27,12 @@ def serve(
     band_in: Annotated[float, typer.Option("--band-in", min=0, help="Drain at this many Mbit/s in.")] = 100,
     band_out: Annotated[float, typer.Option("--band-out", min=0, help="Drain at this many Mbit/s out.")] = 100,
     allow: Annotated[list[str] | None, typer.Option("--allow", help="Answer only these CIDR blocks "
-                                                    "(repeat; default: everyone).")] = None,
+                                                    "(repeat; default: loopback and the private ranges "
+                                                    "10/8, 172.16/12, 192.168/16, fc00::/7; "
+                                                    "0.0.0.0/0 and ::/0 for everyone).")] = None,
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between samples.")] = 2.0,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the stat "
-                                           "page.")] = 1.5,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds the whole stat page "
+                                           "may take (at most --interval).")] = 1.5,
 ) -> None:
     """Answer HAProxy agent checks from a verdict refreshed on a timer."""
     from awslb.errors import UsageError
@@ -38,7 +40,7 @@ def serve(
 
     st = state(ctx)
     try:
-        networks = agent.parse_allow(allow or [])
+        networks = agent.parse_allow(allow or agent.DEFAULT_ALLOW)
     except ValueError as exc:
         raise UsageError(f"--allow: {exc}") from None
     if not stat_url.startswith(("http://", "https://")):
@@ -53,8 +55,10 @@ def serve(
 
     def ready(addrs: list[tuple]) -> None:
         where = ", ".join(f"{x[0]}:{x[1]}" for x in addrs)
-        who = ", ".join(str(n) for n in networks) if networks else "everyone"
-        st.ui.info(f"awslb agent on {where} (answering {who}); stat page {stat_url}")
+        who = ", ".join(str(n) for n in networks)
+        if not allow:
+            who += " (the default --allow; others are refused)"
+        st.ui.info(f"awslb agent on {where}, answering {who}; stat page {stat_url}")
 
     try:
         agent.run(a, bind, port, ready)
@@ -84,6 +88,9 @@ def check(
             raise UsageError(f"HOST[:PORT]: {exc}") from None
     try:
         reply = agent.check(host, port, timeout)
+    except agent.Refused as exc:
+        raise AwslbError(f"agent {host}:{port}: refused: {exc}",
+                         "add this host's address to the agent's --allow (agent_allow in the user-data)") from None
     except OSError as exc:
         raise AwslbError(f"agent {host}:{port}: {exc.strerror or exc}",
                          "is the agent running (systemctl status awslb-agent) and port 9707 open to you?") from None

@@ -70,8 +70,21 @@ def state(ctx: typer.Context) -> State:
 
 # -- options shared by the commands that create things ------------------------------------
 
+def check_stack(value: str | None) -> str | None:
+    """The typer callback every --stack and STACK goes through: validate.stack_name, as stack files."""
+    if value is None:
+        return None
+    from awslb.validate import stack_name
+
+    try:
+        return stack_name(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 StackOpt = Annotated[
-    str, typer.Option("--stack", envvar="AWSLB_STACK", help="Stack these resources belong to.")
+    str, typer.Option("--stack", envvar="AWSLB_STACK", callback=check_stack,
+                      help="Stack these resources belong to.")
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the question (`up` with deletions, `down`).")]

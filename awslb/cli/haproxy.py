@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from awslb.cli.common import state
+from awslb.cli.common import check_stack, state
 
 haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a load-reporting agent.",
                           no_args_is_help=True)
@@ -16,7 +16,7 @@ haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a lo
 @haproxy_app.command("config")
 def config(
     ctx: typer.Context,
-    stack: Annotated[str | None, typer.Option("--stack", help="Balance the stack's running instances "
+    stack: Annotated[str | None, typer.Option("--stack", callback=check_stack, help="Balance the stack's running instances "
                                               "(private addresses, on its WebSocket port).")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help=r"Stack file whose \[haproxy] section "
                                               "gives the defaults.")] = None,
@@ -77,7 +77,17 @@ def config(
     values = {**base, **{k: v for k, v in flags.items() if v is not None}, "servers": servers}
     if http_port is not None:
         values["http_port"] = http_port or None
-    section = spec.section(spec.HaproxySection, values, "haproxy")
+    from awslb.steps import named_flags
+
+    given = {f"haproxy.{k}": f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
+    if source_address:
+        given["haproxy.source_addresses"] = "--source-address"
+    if http_port is not None:
+        given["haproxy.http_port"] = "--http-port"
+    if server:
+        given["haproxy.servers"] = "--server"
+    with named_flags(given):
+        section = spec.section(spec.HaproxySection, values, "haproxy")
     text = haproxy.render_config(section, media_ports)
     unused = haproxy.unused_sources(section)
     if unused:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from awslb.cli.common import AllowReplaceOpt, DryRunOpt, YesOpt, asker, report, show_plan, state
+from awslb.cli.common import AllowReplaceOpt, DryRunOpt, YesOpt, asker, check_stack, report, show_plan, state
 
 FileOpt = Annotated[Path, typer.Option("--file", "-f", help="Stack file (TOML).")]
 
@@ -60,7 +60,7 @@ def plan(
 
 def down(
     ctx: typer.Context,
-    stack: Annotated[str, typer.Argument(help="The stack to delete.")],
+    stack: Annotated[str, typer.Argument(help="The stack to delete.", callback=check_stack)],
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     delete_images: Annotated[bool, typer.Option("--delete-images", help="Also deregister the stack's images.")] = False,
@@ -87,7 +87,7 @@ def down(
 
 def status(
     ctx: typer.Context,
-    stack: Annotated[str, typer.Argument(help="The stack to show.")],
+    stack: Annotated[str, typer.Argument(help="The stack to show.", callback=check_stack)],
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until interrupted.")] = False,
     interval: Annotated[float, typer.Option("--interval", min=1, help="Seconds between refreshes.")] = 5,
 ) -> None:

@@ -25,13 +25,13 @@ Standard library only: agents run on the media servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import signal
 import socket
+import struct
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import cast
@@ -40,6 +40,11 @@ from awslb.node import stats as stats_page
 
 DEFAULT_PORT = 9707
 DEFAULT_STAT_URL = "http://127.0.0.1:8081/?action=stat"
+# Who `agent serve` answers unless told otherwise: loopback and the private ranges (the
+# guide's xinetd allowed only the HAProxy host and localhost; HAProxy sits in the VPC).
+DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+# A verdict older than this many intervals is not served as it is: `down #stale ...`.
+STALE_INTERVALS = 3
 
 # Stream counters of the WCS stat page (seed 001), by what the guide's limits count.
 PUBLISHER_KEYS = ("streams_webrtc_in", "streams_rtmp_in", "streams_rtsp_in", "streams_rtsp_push_in",
@@ -65,11 +70,8 @@ def parse_stat(text: str) -> Mapping[str, int | str]:
 def _count(stats: Mapping[str, int | str], keys: Iterable[str]) -> int:
     total = 0
     for k in keys:
-        try:
-            total += int(stats.get(k, "0"))
-        except ValueError:
-            continue
-    return total
+        total += stats_page.count(stats.get(k)) or 0
+    return min(total, stats_page.MAX_COUNT)
 
 
 def stream_counts(stats: Mapping[str, int | str]) -> tuple[int, int, int]:
@@ -77,16 +79,12 @@ def stream_counts(stats: Mapping[str, int | str]) -> tuple[int, int, int]:
     return _count(stats, PUBLISHER_KEYS), _count(stats, SUBSCRIBER_KEYS), _count(stats, HLS_KEYS)
 
 
-def fetch_stat(url: str, timeout: float) -> Mapping[str, int | str]:
-    """GET the stat page; any failure is a ``StatError`` with a short reason."""
+def fetch_stat(url: str, timeout: float, fetch: stats_page.Fetch | None = None) -> Mapping[str, int | str]:
+    """GET the stat page within ``timeout`` seconds in all; a failure is a ``StatError``."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (a configured URL)
-            body = resp.read(1 << 20).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        raise StatError(f"stat page: HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise StatError(f"stat page: {reason}") from None
+        body = (fetch or stats_page.Fetch()).get(url, timeout, limit=1 << 20)
+    except stats_page.PageError as exc:
+        raise StatError(f"stat page: {exc}") from None
     stats = parse_stat(body)
     if not any(k.startswith(("streams_", "connections")) for k in stats):
         raise StatError("stat page: no stream counters (is this the WCS stat page?)")
@@ -304,21 +302,43 @@ def parse_reply(text: str) -> AgentReply:
     return out
 
 
+class Refused(ConnectionError):
+    """The agent took the connection and closed it without a word: it does not answer us."""
+
+
 def check(host: str, port: int = DEFAULT_PORT, timeout: float = 3.0) -> AgentReply:
-    """Connect to an agent and read its reply (what `awslb agent check` prints)."""
+    """Connect to an agent and read its reply (what `awslb agent check` prints).
+
+    An agent resets a connection from outside its ``--allow`` at once: that is
+    :class:`Refused`, not an empty reply.
+    """
     chunks: list[bytes] = []
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        while sum(len(c) for c in chunks) < 4096:
+    reset = eof = False
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except ConnectionResetError:  # the reset can come before connect() returns
+        sock, reset = None, True
+    with sock or contextlib.nullcontext():
+        while sock is not None and sum(len(c) for c in chunks) < 4096:
             try:
                 data = sock.recv(4096)
-            except (TimeoutError, ConnectionResetError):  # an agent that refuses us resets
+            except TimeoutError:
+                break
+            except ConnectionResetError:  # an agent that refuses us resets
+                reset = True
                 break
             if not data:
+                eof = True
                 break
             chunks.append(data)
             if b"\n" in data or b"\r" in data:
                 break
+    if not chunks and reset:
+        raise Refused("the agent refused this address: it reset the connection without answering "
+                      "(is this host in its --allow?)")
+    if not chunks and eof:
+        raise Refused("the agent closed the connection without answering (it refused this address, "
+                      "or it is not an agent)")
     return parse_reply(b"".join(chunks).decode("ascii", "replace"))
 
 
@@ -348,15 +368,20 @@ class Agent:
         self._allowed: dict[str, bool] = {}
         self.current = Verdict("down", None, "starting")
         self.reply = self.current.reply().encode("ascii")
+        self.since = time.monotonic()  # when the cached reply was decided
         self.last_sample = Sample()
         self._stop = threading.Event()
+        self._fetch: stats_page.Fetch | None = None
 
     # sampling ------------------------------------------------------------------------
 
     def sample(self) -> Verdict:
         """Read the stat page and the host counters once; update the cached reply."""
+        self._fetch = fetch = stats_page.Fetch()
+        if self._stop.is_set():
+            fetch.abort()
         try:
-            publishers, subscribers, hls = stream_counts(fetch_stat(self.stat_url, self.timeout))
+            publishers, subscribers, hls = stream_counts(fetch_stat(self.stat_url, self.timeout, fetch))
             error = None
         except StatError as exc:
             publishers = subscribers = hls = 0
@@ -375,6 +400,7 @@ class Agent:
         changed = (v.state, v.reason if v.state != "up" else "") != (
             self.current.state, self.current.reason if self.current.state != "up" else "")
         self.current, self.reply = v, v.reply().encode("ascii", "replace")
+        self.since = time.monotonic()
         if s is not None:
             self.last_sample = s
         if changed and self.on_change is not None:
@@ -388,6 +414,14 @@ class Agent:
                 self.set(replace(self.current, state="down", weight=None, reason=f"agent error: {exc}"))
 
     # serving -------------------------------------------------------------------------
+
+    def answer(self) -> bytes:
+        """The cached reply, or ``down #stale`` when no sample has decided one for 3 intervals."""
+        age = time.monotonic() - self.since
+        if self.interval > 0 and age > STALE_INTERVALS * self.interval:
+            return Verdict("down", None, f"stale: no verdict for {age:.0f}s (the stat page or "
+                           f"the sampler is stuck)").reply().encode("ascii", "replace")
+        return self.reply
 
     def allowed(self, peer: str) -> bool:
         if not self.allow:
@@ -415,19 +449,23 @@ class Agent:
                 peer = transport.get_extra_info("peername")
                 stream = cast(asyncio.Transport, transport)  # a TCP server's transports are streams
                 if not agent.allowed(peer[0] if peer else ""):
+                    sock = transport.get_extra_info("socket")
+                    if sock is not None:  # a reset, not a clean close: the caller knows it was refused
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     stream.abort()
                     return
-                stream.write(agent.reply)
+                stream.write(agent.answer())
                 stream.close()
 
         server = await loop.create_server(Answer, None if host in ("", "*") else host, port,
                                           reuse_address=True, backlog=1024)
         self._stop.clear()
-        self.sample()
-        sampler = threading.Thread(target=self._sampler, name="awslb-agent-sampler", daemon=True)
-        sampler.start()
         stopped = asyncio.Event()
         self._wake = lambda: loop.call_soon_threadsafe(stopped.set)
+        # The first sample off the loop: SIGTERM is handled (and aborts the fetch) meanwhile.
+        await loop.run_in_executor(None, self.sample)
+        sampler = threading.Thread(target=self._sampler, name="awslb-agent-sampler", daemon=True)
+        sampler.start()
         if ready is not None:
             ready([s.getsockname() for s in server.sockets])
         try:
@@ -438,6 +476,9 @@ class Agent:
 
     def stop(self) -> None:
         self._stop.set()
+        fetch = self._fetch
+        if fetch is not None:
+            fetch.abort()  # a fetch in flight ends now, not at its deadline
         wake = getattr(self, "_wake", None)
         if wake is not None:
             wake()

@@ -15,11 +15,14 @@ made-up addresses of emulated instances); ``AWSLB_STATS_TIMEOUT`` sets the timeo
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
+import time
+import urllib.parse
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,7 +32,95 @@ FIGURES = ("connections_websocket", "streams_webrtc_in", "streams_webrtc_out")
 UNREACHABLE = "unreachable"
 DEFAULT_TIMEOUT = 2.0
 MAX_BYTES = 256 * 1024
-_INT = re.compile(r"^-?\d+$")
+# A counter is at most 18 digits (below 2**63): a longer "number" stays text, so no figure
+# overflows a float (309 digits) or Python's int parser (4300 digits).
+_INT = re.compile(r"-?\d{1,18}")
+MAX_COUNT = 10**18
+
+
+def count(value: int | str | None) -> int | None:
+    """A counter from the page, bounded to 0..10**18; None when it is not a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        if not _INT.fullmatch(value.strip()):
+            return None
+        value = int(value.strip())
+    return max(0, min(MAX_COUNT, value))
+
+
+class PageError(Exception):
+    """The page did not come, or not in time: a short reason ("HTTP 503", "timed out")."""
+
+
+class Fetch:
+    """One GET bounded as a whole: the deadline (or :meth:`abort`) shuts the socket down.
+
+    A socket timeout bounds each read only, so a page that trickles one byte at a time
+    would hold a plain ``urlopen`` for as long as it trickles.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.aborted = False
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def get(self, url: str, seconds: float, limit: int = MAX_BYTES, verify: bool = True) -> str:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PageError(f"not an http(s) URL: {url!r}")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = ssl.create_default_context() if verify else ssl._create_unverified_context()  # noqa: S323
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=seconds, context=context)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=seconds)
+        timer = threading.Timer(seconds, self.abort)
+        timer.daemon = True
+        started = time.monotonic()
+        timer.start()
+        try:
+            conn.connect()
+            with self._lock:
+                self._sock = conn.sock
+                if self.aborted:
+                    raise PageError(f"no answer within {seconds:g}s")
+            conn.request("GET", path, headers={"Connection": "close"})
+            resp = conn.getresponse()
+            if resp.status >= 400:
+                raise PageError(f"HTTP {resp.status}")
+            chunks: list[bytes] = []
+            size = 0
+            while size < limit:
+                data = resp.read(min(65536, limit - size))
+                if not data:
+                    break
+                chunks.append(data)
+                size += len(data)
+            if self.aborted:
+                raise PageError(f"no complete answer within {seconds:g}s")
+            return b"".join(chunks).decode("utf-8", "replace")
+        except PageError:
+            raise
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if self.aborted or time.monotonic() - started >= seconds:
+                raise PageError(f"no complete answer within {seconds:g}s") from None
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise PageError(reason) from None
+        finally:
+            timer.cancel()
+            conn.close()
 
 
 def enabled() -> bool:
@@ -54,7 +145,7 @@ def parse(text: str) -> dict[str, int | str]:
         key = re.sub(r"\s+", "_", key.strip()).lower()
         value = value.strip()
         if key:
-            out[key] = int(value) if _INT.match(value) else value
+            out[key] = int(value) if _INT.fullmatch(value) else value
     return out
 
 
@@ -65,19 +156,12 @@ def figures(page: Mapping[str, int | str]) -> dict[str, int | str | None]:
 def fetch(url: str, seconds: float | None = None) -> dict[str, Any] | str:
     """The figures of one stat page, or a short word saying why there are none."""
     seconds = timeout() if seconds is None else seconds
-    # Straight to the server (no HTTP proxy from the environment); a stat page on HTTPS
-    # (8444) is addressed by IP, so its certificate (made for the domain) is not verified.
-    handlers: list[Any] = [urllib.request.ProxyHandler({})]
-    if url.startswith("https:"):
-        handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))  # noqa: S323
-    opener = urllib.request.build_opener(*handlers)
+    # Straight to the server (no HTTP proxy); a stat page on HTTPS (8444) is addressed by IP,
+    # so its certificate (made for the domain) is not verified. The timeout bounds the whole GET.
     try:
-        with opener.open(url, timeout=seconds) as resp:
-            body = resp.read(MAX_BYTES).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
-    except (OSError, ValueError):  # refused, timed out, no route, bad URL
-        return UNREACHABLE
+        body = Fetch().get(url, seconds, verify=False)
+    except PageError as exc:
+        return str(exc) if str(exc).startswith("HTTP ") else UNREACHABLE
     page = parse(body)
     if not any(k in page for k in FIGURES):
         return "not a stat page"

@@ -11,6 +11,11 @@ Copies to other regions (``copy_to``) are part of the image: the regions are rec
 the source's ``awslb:copies`` tag *before* each copy is started, and every copy is tagged
 in its region (``awslb:source-image``), so discovery finds them and deleting the image
 deletes them too. Deleting an image deregisters it and deletes its EBS snapshots.
+
+A copy is also tagged with the stack itself (``awslb:stack``). `down --delete-images` looks
+for the stack's copies by that tag in every region the stack copied to (the regions the
+stack's images record, the ledger's copies and its ``copy_to``), so a copy whose source is
+gone (deregistered by hand, or by an older awslb) is found and deleted too, not orphaned.
 """
 
 from __future__ import annotations
@@ -49,6 +54,15 @@ def stack_images(aws: Aws, stack: str, region: str | None = None) -> list[dict[s
 def copy_regions(image: Mapping[str, Any]) -> list[str]:
     value = names.tag_dict(image.get("Tags")).get(TAG_COPIES, "")
     return sorted(r for r in value.split() if r)
+
+
+def copy_regions_of_stack(images: list[dict[str, Any]], recorded: list[str]) -> list[str]:
+    """Every region the stack copied an image to: recorded on its images (current and retired),
+    and in its ledger (``recorded``: the copies made, and the stack's image.copy_to)."""
+    regions: set[str] = set(recorded)
+    for image in images:
+        regions.update(copy_regions(image))
+    return sorted(regions)
 
 
 def find_copies(aws: Aws, image_id: str, regions: list[str]) -> dict[str, str | None]:
@@ -171,10 +185,32 @@ class Image(Kind):
 
     def discover(self, ctx: Context) -> list[Observed]:
         out = []
-        for image in stack_images(ctx.aws, ctx.stack):
+        home = stack_images(ctx.aws, ctx.stack)
+        for image in home:
             lid = names.tag_dict(image.get("Tags")).get(names.TAG_ID, "")
             if lid == LOGICAL_ID or (ctx.delete_images and lid.startswith(RETIRED_PREFIX)):
                 out.append(self._observed(ctx.aws, image))
+        if ctx.delete_images:
+            out += self._orphan_copies(ctx, home)
+        return out
+
+    def _orphan_copies(self, ctx: Context, home: list[dict[str, Any]]) -> list[Observed]:
+        """The stack's copies (by their own awslb:stack tag) whose source is not among its images."""
+        sources = {i["ImageId"] for i in home}
+        out = []
+        recorded = list(ctx.net.facts.get("image.copy_regions", ())) if ctx.net is not None else []
+        for region in copy_regions_of_stack(home, recorded):
+            if region == ctx.aws.region:
+                continue
+            for copy in stack_images(ctx.aws, ctx.stack, region):
+                tags = names.tag_dict(copy.get("Tags"))
+                if tags.get(names.TAG_ID) != COPY_ID or tags.get(TAG_SOURCE_IMAGE) in sources:
+                    continue  # a copy of a live image goes with it (delete_with_copies)
+                ami = copy["ImageId"]
+                out.append(Observed(self.kind, f"{COPY_ID}@{region}/{ami}", ami, copy.get("Name", ""), {
+                    "id": ami, "region": region, "source": tags.get(TAG_SOURCE_IMAGE, ""),
+                    "state": copy.get("State", ""), "copies": {},
+                }))
         return out
 
     def _observed(self, aws: Aws, image: Mapping[str, Any]) -> Observed:
@@ -248,12 +284,16 @@ class Image(Kind):
             ctx.ui.warn(f"image {obs.physical_id} kept (an Auto Scaling group may still launch from it): "
                         f"`awslb ami delete {obs.physical_id}` or `awslb down --delete-images` removes it")
             return
+        region = obs.attrs.get("region")
+        if region:  # a copy whose source is gone
+            delete_image(ctx.aws, obs.physical_id, region, ctx.progress)
+            return
         image = _describe(ctx.aws, obs.physical_id)
         if image is not None:
             delete_with_copies(ctx.aws, image, ctx.progress)
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
-        image = _describe(ctx.aws, obs.physical_id)
+        image = _describe(ctx.aws, obs.physical_id, obs.attrs.get("region"))
         facts: dict[str, Any] = {"state": image.get("State") if image else "gone"}
         copies = {r: c for r, c in obs.attrs.get("copies", {}).items() if c}
         if copies:

@@ -10,6 +10,13 @@ Launch configurations are immutable and take no tags. So the physical name is th
 base name plus a short hash of the content (`wcs-lc-1a2b3c4d`): a change makes a new one,
 the Auto Scaling group switches to it, and the old one is deleted after. They are found by
 that naming pattern and through the stack's groups (see :func:`discover`).
+
+Without tags, a name pattern proves nothing: two stacks with the same ``[launch] name`` make
+names of the same pattern (the same content even gives the same name). So a stack claims a
+launch configuration only when it can prove it is its own: a group tagged with the stack
+launches from it, or its name embeds the stack (the default base ``<stack>-launch-config``),
+or this stack's ledger recorded making exactly that name. And it never deletes one that any
+group (of any stack, or none) still launches from.
 """
 
 from __future__ import annotations
@@ -87,7 +94,8 @@ class LaunchConfig(Kind):
         return [Resource(self.kind, LOGICAL_ID, base, {"base": base, "config": props})]
 
     def discover(self, ctx: Context) -> list[Observed]:
-        """The stack's launch configurations: named '<base>-<hash>' for a base this stack uses.
+        """The stack's launch configurations: named '<base>-<hash>' for a base this stack uses,
+        and provably its own (see the module's docstring; :func:`owned`).
 
         The bases: the default one, the stack file's (from preflight), the one the stack's
         group records in its `awslb:launch-config` tag, and the ledger's. The one the group
@@ -105,11 +113,16 @@ class LaunchConfig(Kind):
                 bases.add(tags[TAG_BASE])
                 if g.get("LaunchConfigurationName"):
                     used.add(g["LaunchConfigurationName"])
-        if ctx.net is not None and ctx.net.facts.get("launch_config.recorded_base"):
-            bases.add(ctx.net.facts["launch_config.recorded_base"])
+        # What the stack's ledger recorded (deploy passes it as facts; kinds never read the ledger).
+        facts = ctx.net.facts if ctx.net is not None else {}
+        if facts.get("launch_config.recorded_base"):
+            bases.add(facts["launch_config.recorded_base"])
+        made = set(facts.get("launch_config.made", ()))
+        own_base = names.physical(ctx.stack, LOGICAL_ID, 240)
         found = [lc for lc in ctx.aws.paginate("autoscaling", "describe_launch_configurations",
                                                "LaunchConfigurations")
-                 if any(is_ours(lc["LaunchConfigurationName"], b) for b in bases)]
+                 if any(is_ours(lc["LaunchConfigurationName"], b) for b in bases)
+                 and owned(lc["LaunchConfigurationName"], own_base, used, made)]
         found.sort(key=lambda lc: (lc["LaunchConfigurationName"] in used, str(lc.get("CreatedTime", ""))),
                    reverse=True)
         out = []
@@ -151,11 +164,7 @@ class LaunchConfig(Kind):
                         {"name": name, "base": props["base"], "config": normalize(stored)})
 
     def delete(self, ctx: Context, obs: Observed) -> None:
-        if _in_use(ctx, obs.physical_id):  # a group outside the stack uses it: keep it
-            ctx.ui.warn(f"launch configuration {obs.physical_id} is still used by a group outside stack "
-                        f"{ctx.stack}: it stays")
-            return
-        ctx.aws.find("autoscaling", "delete_launch_configuration", LaunchConfigurationName=obs.physical_id)
+        delete_unused(ctx, obs.physical_id)  # a group outside the stack may use it: then it stays
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
         config = obs.attrs.get("config", {})
@@ -166,6 +175,28 @@ class LaunchConfig(Kind):
             "read": ["autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeAutoScalingGroups"],
             "write": ["autoscaling:CreateLaunchConfiguration", "autoscaling:DeleteLaunchConfiguration"],
         }
+
+
+def owned(name: str, own_base: str, used: set[str], made: set[str]) -> bool:
+    """Provably the stack's: its group launches from it, its name embeds the stack, or the
+    stack's ledger recorded making it (a run stopped before the group switched to it)."""
+    return name in used or is_ours(name, own_base) or name in made
+
+
+def delete_unused(ctx: Context, name: str) -> bool:
+    """Delete a launch configuration unless a group launches from it (AWS refuses that too,
+    with ResourceInUse; not every endpoint does). True when it is gone."""
+    if _in_use(ctx, name):
+        ctx.ui.warn(f"launch configuration {name} is still used by a group outside stack {ctx.stack}: it stays")
+        return False
+    try:
+        ctx.aws.find("autoscaling", "delete_launch_configuration", LaunchConfigurationName=name)
+    except AwsError as exc:
+        if exc.code not in ("ResourceInUse", "ResourceInUseException"):
+            raise
+        ctx.ui.warn(f"launch configuration {name} is in use: it stays")
+        return False
+    return True
 
 
 def _in_use(ctx: Context, name: str) -> bool:

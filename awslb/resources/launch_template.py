@@ -142,7 +142,22 @@ class LaunchTemplate(Kind):
             return {}
         rendered_userdata(spec.launch)  # unknown or missing variables: an error before any look-up
         check_launch_inputs(aws, spec)
+        if spec.launch.kind == "template":
+            self._name_is_free(aws, spec)
         return image_facts(aws, spec)
+
+    def _name_is_free(self, aws: Aws, spec: StackSpec) -> None:
+        """A launch template of that name outside the stack: refused now, not after 7 resources."""
+        assert spec.launch is not None
+        name = spec.launch.name or names.physical(spec.name, LOGICAL_ID, 128)
+        found = aws.find("ec2", "describe_launch_templates", LaunchTemplateNames=[name])
+        for lt in (found or {}).get("LaunchTemplates", []):
+            tags = names.tag_dict(lt.get("Tags"))
+            if tags.get(names.TAG_STACK) != spec.name:
+                owner = f"stack {tags[names.TAG_STACK]}" if names.TAG_STACK in tags else "no awslb stack"
+                key = "launch.name" if spec.launch.name else "stack.name"
+                raise InputError(f"{key}: a launch template named {name} exists and belongs to {owner}: "
+                                 "pick another name")
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
         launch = spec.launch

@@ -256,3 +256,22 @@ def test_a_stack_that_drops_its_image_retires_it_instead_of_deregistering(cli, a
     assert tags(kept)["awslb:id"] == f"image@{image['ImageId']}"
     again = cli("up", "-f", str(f), "--yes")
     assert again.exit_code == 0 and "up to date" in again.stderr
+
+
+@pytest.mark.parametrize("ledger", [True, False], ids=["with-ledger", "without-ledger"])
+def test_down_delete_images_finds_copies_whose_source_is_gone(cli, aws, ledger, clean_env) -> None:
+    """Issue 11: a copy is found by its own awslb:stack tag in every region the stack copied to."""
+    run_server(aws)
+    assert ami_create(cli, "--instance-id", "wcs-configured", "--name", "wcs-v1",
+                      "--copy-to", "eu-west-1").exit_code == 0
+    [v1] = stack_images(aws, STACK)
+    if not ledger:  # then the regions come from the stack's other image (copy_to stays)
+        assert ami_create(cli, "--name", "wcs-v2").exit_code == 0
+        for f in (clean_env / ".awslb").glob("*.json"):
+            f.unlink()
+    assert len(stack_images(aws, STACK, "eu-west-1")) == (1 if ledger else 2)
+    aws.call("ec2", "deregister_image", ImageId=v1["ImageId"])  # the source, gone by hand
+    r = cli("down", STACK, "--yes", "--delete-images")
+    assert r.exit_code == 0, r.stderr
+    assert stack_images(aws, STACK, "eu-west-1") == []  # no orphaned copy
+    assert stack_images(aws, STACK) == []

@@ -182,9 +182,16 @@ def test_run_twice(tmp_path, name, options) -> None:
 
 def test_values_land_verbatim(tmp_path) -> None:
     """Quotes, backslashes, `&` and `/` are not special to set_prop (awk reads them from the environment)."""
+    # Typed variables refuse such a value (tests/unit/test_userdata.py); the script must still
+    # carry any value verbatim, so it is rendered here past the type check.
+    from awslb.render import render
+    from awslb.userdata import get, resolve
+
     box = Box(tmp_path)
     odd = "a b'c\\d&e/f$g"
-    r = box.run(render_userdata("edge", {"cdn_point_of_entry": odd, "update": False}))
+    edge = get("edge")
+    values = {**resolve(edge, {"cdn_point_of_entry": "10.0.0.1", "update": False}), "cdn_point_of_entry": odd}
+    r = box.run(render(edge.path, template=edge.name, **values))
     assert r.returncode == 0, r.stderr
     assert dict(box.props())["cdn_point_of_entry"] == odd
 

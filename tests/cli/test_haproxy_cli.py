@@ -24,9 +24,9 @@ def test_config_needs_servers(cli) -> None:
 @pytest.mark.parametrize("args, code, message", [
     (["--server", "nope"], 2, "error: --server: expected NAME=HOST:PORT"),
     (["--server", "a=10.0.0.1:99999"], 2, "error: --server: not HOST:PORT"),
-    (SERVERS + ["--source-address", "eth0:1"], 4, "error: haproxy.source_addresses: not an IP address"),
-    (SERVERS + ["--balance", "source"], 4, "error: haproxy.balance"),
-    (SERVERS + ["--weight", "300"], 4, "error: haproxy.weight"),
+    (SERVERS + ["--source-address", "eth0:1"], 4, "error: --source-address: not an IP address"),
+    (SERVERS + ["--balance", "source"], 4, "error: --balance"),
+    (SERVERS + ["--weight", "300"], 4, "error: --weight"),
     (SERVERS + ["-f", "missing.toml"], 4, "error: -f: no such stack file"),
 ])
 def test_config_errors(cli, args, code, message) -> None:

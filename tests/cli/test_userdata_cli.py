@@ -30,7 +30,7 @@ def test_list_json(cli) -> None:
     assert edge["description"]
     by_name = {v["name"]: v for v in edge["variables"]}
     assert by_name["cdn_point_of_entry"] == {
-        "name": "cdn_point_of_entry", "type": "string", "required": True, "default": None,
+        "name": "cdn_point_of_entry", "type": "host", "required": True, "default": None,
         "description": catalogue()["edge"].variables["cdn_point_of_entry"].description}
     assert by_name["heap_size"]["default"] == "512m" and by_name["heap_size"]["required"] is False
     assert by_name["update"]["type"] == "bool" and by_name["update"]["default"] is True
@@ -73,7 +73,7 @@ def test_render_in_a_subprocess_is_pipeable(tmp_path) -> None:
      "error: --set: expected KEY=VALUE, got 'cdn_point_of_entry'"),
     (["userdata", "render", "standalone", "--set", "update=perhaps"], 4,
      "error: --set: update must be true or false, not 'perhaps'"),
-    (["userdata", "render", "standalone", "--set", "heap_size=lots"], 4, "error: --set: heap_size='lots' does not match"),
+    (["userdata", "render", "standalone", "--set", "heap_size=lots"], 4, "error: --set: heap_size must be a size such as 512m or 2g (size), not 'lots'"),
     (["userdata", "render", "standalone", "--vars-file", "missing.toml"], 4, "error: --vars-file: no such file"),
     (["userdata", "render"], 2, "NAME"),
     (["userdata", "frobnicate"], 2, "No such command"),

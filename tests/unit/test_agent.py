@@ -276,8 +276,8 @@ def test_agent_closes_connections_from_outside_allow() -> None:
     page = StatPage()
     run = Running(Agent(page.url, interval=60, allow=agent.parse_allow(["10.0.0.0/8"])))
     try:
-        r = agent.check(*run.addr[:2])
-        assert r.raw == "" and r.ignored
+        with pytest.raises(agent.Refused, match="refused this address"):
+            agent.check(*run.addr[:2])
     finally:
         run.stop()
         page.close()
