@@ -233,18 +233,6 @@ def alt_name(name: str) -> str:
     return name[:30].rstrip("-") + "-r"
 
 
-def refuse_replacement(label: str, obs: Observed, changes: list[str], stack: str) -> None:
-    """Raise when a change (a reason ending in "(replace)") is one AWS cannot make in place."""
-    fixed = [c for c in changes if c.endswith("(replace)")]
-    if fixed:
-        from awslb.errors import AwslbError
-
-        raise AwslbError(
-            f"{label} {obs.name}: AWS cannot change {', '.join(fixed)} in place",
-            f"`awslb down {stack}` and run the commands again, or use another --stack",
-        )
-
-
 def changed(label: str, want: Any, have: Any) -> list[str]:
     """[] when equal, else one reason such as "idle_timeout: 60 → 3600"."""
     if want == have:
