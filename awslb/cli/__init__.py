@@ -6,6 +6,8 @@ Exit codes (DESIGN.md): 0 success; 1 the operation failed; 2 usage error; 3 `pla
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from typing import Annotated, Any
 
@@ -109,24 +111,50 @@ def root(
     output: Annotated[str, typer.Option("--output", "-o", help="text or json (data on stdout).")] = "text",
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")] = 0,
     no_color: Annotated[bool, typer.Option("--no-color", envvar="NO_COLOR", help="No colours.")] = False,
-    sandbox: Annotated[bool, typer.Option("--sandbox", help="Run against a built-in AWS emulator (no account needed).")] = False,
+    sandbox: Annotated[bool, typer.Option("--sandbox", envvar="AWSLB_SANDBOX",
+                                          help="Run against the built-in AWS emulator (no account needed; "
+                                               "it keeps running: `awslb sandbox stop`).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """awslb: put WCS, Wowza, Janus or Ant Media behind a load balancer on AWS."""
     if output not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--output")
+    check_region(region)
+    check_endpoint(endpoint_url)
     st = state(ctx)
     st.profile, st.region, st.endpoint_url = profile, region, endpoint_url
     st.output, st.verbose, st.color = output, verbose, not no_color
     if sandbox:
-        from awslb.sandbox import start
+        # Started lazily, by the first call that needs AWS (State.aws), so every flag and
+        # stack-file error is reported first. Its ledgers live apart (ledger.home).
+        os.environ["AWSLB_SANDBOX"] = "1"
+        st.sandbox_wanted = True
 
-        sb = start(st.ui, region)
-        st.sandbox = sb
-        st.endpoint_url, st.region, st.profile = sb.endpoint_url, sb.region, None
-        st.poll = 0.2
-        ctx.call_on_close(sb.stop)
+
+# The region's syntax as botocore checks it (InvalidRegionError), without importing botocore.
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
+
+
+def check_region(region: str | None) -> None:
+    if region is not None and not _REGION.fullmatch(region):
+        raise typer.BadParameter(f"{region!r} is not a region name (like eu-central-1)", param_hint="--region")
+
+
+def check_endpoint(url: str | None) -> None:
+    if url is None:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url)):
+        raise typer.BadParameter(f"{url!r} is not an http(s) URL (like http://127.0.0.1:5000)",
+                                 param_hint="--endpoint-url")
 
 
 # The command modules, in the order their commands appear in --help.
@@ -146,6 +174,7 @@ COMMAND_MODULES = (
     "agent",
     "wcs",
     "iam",
+    "sandbox",
 )
 
 

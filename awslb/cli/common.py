@@ -29,6 +29,7 @@ class State:
     verbose: int = 0
     color: bool = True
     sandbox: Any = None
+    sandbox_wanted: bool = False
     poll: float | None = None
     _ui: Any = None
     _aws: dict[str | None, Any] = field(default_factory=dict)
@@ -43,6 +44,13 @@ class State:
 
     def aws(self, region: str | None = None) -> Aws:
         """The AWS door; ``region`` (from a stack file) applies when --region was not given."""
+        if self.sandbox_wanted and self.sandbox is None:
+            from awslb.sandbox import connect
+
+            sb = self.sandbox = connect(self.ui, self.region or region)
+            self.endpoint_url, self.region, self.profile = sb.endpoint_url, sb.region, None
+            if self.poll is None:
+                self.poll = 0.2
         from awslb.aws import Aws
 
         region = self.region or region
