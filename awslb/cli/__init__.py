@@ -26,9 +26,16 @@ _ABORT = typer.Abort
 class AwslbGroup(TyperGroup):
     """Maps every awslb error, usage error and interrupt to one line and an exit code."""
 
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain_help_option(super().get_help_option)(ctx)
+
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         args = hoist_globals(list(sys.argv[1:] if args is None else args))
+        if not args:
+            args = ["--help"]  # `awslb` alone: the help, and success
+        tidy_help(self)
+        plain_globals(self.params)
         try:
             rv = super().main(args=args, prog_name=prog_name or "awslb", complete_var=complete_var,
                               standalone_mode=False, **extra)
@@ -39,7 +46,9 @@ class AwslbGroup(TyperGroup):
             _error(exc.format_message(), "see `awslb --help` or `awslb COMMAND --help`")
             sys.exit(exc.exit_code)
         except (_ABORT, KeyboardInterrupt):
-            _error("interrupted")
+            from awslb.cli.common import interrupted_line
+
+            _error(interrupted_line())
             sys.exit(130)
         code = rv if isinstance(rv, int) else 0
         if standalone_mode:
@@ -74,6 +83,76 @@ def hoist_globals(args: list[str]) -> list[str]:
             rest.append(a)
         i += 1
     return front + rest
+
+
+# The value word each option shows in --help, by Typer's type label (`<int>` -> INTEGER).
+_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER",
+             "float range": "NUMBER", "path": "PATH", "file": "FILE", "directory": "DIR", "bool": "BOOLEAN"}
+
+
+def tidy_help(command: Any) -> None:
+    """Help as people read it: `--min INTEGER`, `awslb asg scale NAME`, flags with no value
+    word (Typer 0.29 labels them `<int>`, `<list[str]>` and writes `{NAME}` for arguments)."""
+    for param in getattr(command, "params", []):
+        if param.metavar is not None and param.param_type_name == "option":
+            continue
+        if param.param_type_name == "argument":
+            word = param.metavar or str(param.name).upper()
+            param.metavar = word
+            shown = word if param.required else f"[{word}]"
+            shown += "..." if param.nargs != 1 else ""
+            param._usage_display_name = lambda shown=shown: shown
+            param.display_type_rich = lambda ctx=None: None
+        elif not getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            try:
+                label = param.display_type(None)[1:-1]
+            except Exception:  # noqa: BLE001 - a label Typer needs a context for: keep Typer's
+                continue
+            base = label[5:-1] if label.startswith("list[") else label
+            param.metavar = _METAVARS.get(base, f"[{base}]" if "|" in base else base.upper())
+    for sub in getattr(command, "commands", {}).values():
+        if getattr(sub, "commands", None) is not None:  # a group: its own --help is processed too
+            sub.get_help_option = _plain_help_option(sub.get_help_option)
+        tidy_help(sub)
+
+
+def _plain_help_option(get: Any) -> Any:
+    def get_help_option(ctx: Any) -> Any:
+        option = get(ctx)
+        if option is not None:
+            plain_globals([option])
+        return option
+
+    return get_help_option
+
+
+def plain_globals(params: list[Any]) -> None:
+    """The global options are strings and a count: checked as such, not through a pydantic
+    TypeAdapter, which Typer 0.29 builds for every processed option (importing pydantic
+    costs more than the rest of `awslb COMMAND --help`)."""
+    try:
+        from typer._coercion import PassThroughRuntimeParam
+    except ImportError:  # another Typer: its own coercion, only slower
+        return
+
+    class Flag(PassThroughRuntimeParam):  # type: ignore[misc]
+        """A flag's value, also from an environment variable (NO_COLOR=1, AWSLB_SANDBOX=true)."""
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+            return super()._coerce_value(value, param, ctx)
+
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is None or param.multiple or param.nargs != 1 or desc.annotation not in (str, int, bool):
+            continue
+        cls = Flag if desc.annotation is bool else PassThroughRuntimeParam
+        param._runtime_param = cls(annotation=desc.annotation, parameter_info=desc.parameter_info)
+
+
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+_FALSE = {"0", "false", "no", "off", "f", "n", ""}
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -186,6 +265,18 @@ def _register() -> None:
 
 
 _register()
+
+
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Click's plain help formatting for every command: rendering rich help panels costs
+    more than the rest of `--help` together (import of rich, layout), and help is instant."""
+    typer_app.rich_markup_mode = None
+    for info in typer_app.registered_groups:
+        if info.typer_instance is not None:
+            _plain_help(info.typer_instance)
+
+
+_plain_help(app)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ def create(
     min_size: Annotated[int, typer.Option("--min", help="Minimum number of instances.")] = 1,
     max_size: Annotated[int, typer.Option("--max", help="Maximum number of instances.")] = 10,
     desired: Annotated[int | None, typer.Option("--desired", help="Starting number (default: --min).")] = None,
-    cpu_target: Annotated[float, typer.Option("--cpu-target", help="Average CPU %% to keep (target tracking).")] = 70,
+    cpu_target: Annotated[float, typer.Option("--cpu-target", help="Average CPU % to keep (target tracking).")] = 70,
     no_scaling_policy: Annotated[bool, typer.Option(
         "--no-scaling-policy", help="No CPU policy: the application scales the group (`awslb asg scale`).")] = False,
     warmup: Annotated[int, typer.Option("--warmup", help="Seconds before a new instance's CPU counts.")] = 300,
