@@ -147,6 +147,7 @@ class Aws:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self._max_attempts = max_attempts
         self._reachable = False
+        self._unreachable: AwsError | None = None
         # Told about waits the user should see (an endpoint that does not answer yet).
         self.progress: Callable[[str], None] = lambda text: None
         self._session: boto3.Session | None = None
@@ -241,6 +242,8 @@ class Aws:
             raise UsageError(f"--endpoint-url: {exc}") from None
         if not host:
             raise UsageError(f"--endpoint-url: {self.endpoint_url!r} names no host")
+        if self._unreachable is not None:  # found before, by another thread: no second wait
+            raise self._unreachable
         deadline = time.monotonic() + within
         attempt = 0
         while True:
@@ -251,10 +254,12 @@ class Aws:
                     return
             except OSError as exc:
                 if time.monotonic() + 1 > deadline:
-                    raise AwsError("connect", "EndpointConnectionError",
-                                   f"{self.endpoint_url} does not answer ({exc.strerror or exc})",
-                                   "start the emulator behind --endpoint-url (or AWS_ENDPOINT_URL), or check "
-                                   "the address; with --sandbox, `awslb sandbox status`") from None
+                    self._unreachable = AwsError(
+                        "connect", "EndpointConnectionError",
+                        f"{self.endpoint_url} does not answer ({exc.strerror or exc})",
+                        "start the emulator behind --endpoint-url (or AWS_ENDPOINT_URL), or check "
+                        "the address; with --sandbox, `awslb sandbox status`")
+                    raise self._unreachable from None
                 self.progress(f"waiting for {self.endpoint_url} to answer (attempt {attempt}: {exc.strerror or exc})…")
                 time.sleep(1)
 

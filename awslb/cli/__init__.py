@@ -254,6 +254,7 @@ COMMAND_MODULES = (
     "wcs",
     "iam",
     "sandbox",
+    "examples",
 )
 
 

@@ -144,7 +144,7 @@ def test_wizard_runs_up_in_the_sandbox_when_asked(terminal, tmp_path: Path) -> N
     t = terminal("--sandbox", "wizard", "-o", str(out))
     answer_alb_existing(t, "wcs-wiz")
     t.expect(f"wrote {out}")
-    t.answer("Run `awslb up -f", "y")
+    t.answer("Run `awslb --sandbox up -f", "y")  # the follow-up keeps --sandbox
     t.expect("plan for stack wcs-wiz")
     t.answer("Apply these changes?", "y")
     t.expect("change(s) applied")
