@@ -36,6 +36,12 @@ class AwslbGroup(TyperGroup):
             args = ["--help"]  # `awslb` alone: the help, and success
         tidy_help(self)
         plain_globals(self.params)
+        path, output = command_path(args)
+        why = TEXT_ONLY.get(tuple(path[:2])) or TEXT_ONLY.get(tuple(path[:1]))
+        if output == "json" and why and not {"--help", "-h"} & set(args):
+            _error(f"--output json: `awslb {' '.join(path[:2])}` {why}; use --output text",
+                   "see `awslb --help` or `awslb COMMAND --help`")
+            sys.exit(2)
         try:
             rv = super().main(args=args, prog_name=prog_name or "awslb", complete_var=complete_var,
                               standalone_mode=False, **extra)
@@ -60,6 +66,42 @@ class AwslbGroup(TyperGroup):
 # AWS CLI: they are moved before it. Only long forms, so a command's own `-o FILE` stays.
 GLOBAL_FLAGS = {"--sandbox", "--no-color"}
 GLOBAL_VALUED = {"--profile", "--region", "--endpoint-url", "--output"}
+
+
+# Commands whose output is a file or a conversation: --output json is refused, not ignored.
+TEXT_ONLY = {
+    ("userdata", "render"): "prints a shell script",
+    ("wcs", "properties"): "prints flashphoner.properties lines",
+    ("haproxy", "config"): "writes haproxy.cfg",
+    ("examples", "show"): "prints a TOML file",
+    ("agent", "serve"): "answers HAProxy's agent checks",
+    ("wizard",): "asks questions on the terminal",
+}
+
+
+def command_path(args: list[str]) -> tuple[list[str], str | None]:
+    """The command words (`asg create`) and the --output value, from hoisted arguments."""
+    path: list[str] = []
+    output = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--output", "-o") and not path and i + 1 < len(args):
+            output = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("--output=") and not path:
+            output = a.split("=", 1)[1]
+        elif a in GLOBAL_VALUED and not path:
+            i += 2
+            continue
+        elif a.startswith("-"):
+            if path:
+                break
+        else:
+            path.append(a)
+        i += 1
+    return path, output
 
 
 def hoist_globals(args: list[str]) -> list[str]:

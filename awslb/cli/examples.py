@@ -66,12 +66,8 @@ def list_(ctx: typer.Context) -> None:
 @group.command("show")
 def show(ctx: typer.Context,
          name: Annotated[str, typer.Argument(help="The example (see `awslb examples list`).")]) -> None:
-    """Print an example stack file on stdout."""
-    from awslb.errors import UsageError
-
+    """Print an example stack file on stdout (text only: --output json is refused)."""
     st = state(ctx)
-    if st.ui.json:
-        raise UsageError("--output json: `examples show` prints a TOML file; use --output text")
     st.ui.text(find(name).read_text(encoding="utf-8"))
 
 
