@@ -190,10 +190,15 @@ def serve(directory: Path, port: int) -> None:
     restored = restore(state)
     gate = Gate()
     moto_app = DomainDispatcherApplication(create_backend_app)
+    # AWS takes its time; AWSLB_SANDBOX_DELAY (seconds per change) lets a demo or a test see
+    # steps run (and interrupt one) the way they do on AWS. Default: none.
+    delay = float(os.environ.get("AWSLB_SANDBOX_DELAY") or 0)
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         mutating = not path.startswith("/moto-api") and not operation(environ).startswith(READ_PREFIXES)
+        if mutating and delay > 0:
+            time.sleep(delay)
         gate.enter(mutating)
         try:
             return list(moto_app(environ, start_response))

@@ -21,6 +21,7 @@ from awslb.errors import AwslbError
 # The click exception classes Typer vendors, found without importing click.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _ABORT = typer.Abort
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class AwslbGroup(TyperGroup):
@@ -55,8 +56,12 @@ class AwslbGroup(TyperGroup):
             from awslb.cli.common import interrupted_line
 
             _error(interrupted_line())
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         code = rv if isinstance(rv, int) else 0
+        if code == INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130) itself
+            from awslb.cli.common import interrupted_line
+
+            _error(interrupted_line())
         if standalone_mode:
             sys.exit(code)
         return code
