@@ -134,6 +134,7 @@ def _start_server(ui: UI, d: Path) -> dict[str, Any]:
     child = subprocess.Popen(
         [sys.executable, "-m", "awslb.sandbox_server", "--dir", str(d)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True, close_fds=True,
+        cwd=d,  # not the command's directory, which may go away while the emulator runs
     )
     log.close()
     deadline = time.monotonic() + START_TIMEOUT
