@@ -33,6 +33,9 @@ def aws_cmd() -> list[str] | None:
 
 def median_seconds(cmd: list[str], runs: int) -> float:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # As on a user's machine: byte-code cached (pip compiles a wheel at install; an editable
+    # checkout writes __pycache__ on the first run), so the warm-up run below may write it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run(cmd, capture_output=True, env=env, check=True)  # warm the page cache
     times = []
     for _ in range(runs):

@@ -38,6 +38,8 @@ class AwslbGroup(TyperGroup):
         tidy_help(self)
         plain_globals(self.params)
         path, output = command_path(args)
+        if args[-len(path):] == path and _is_group(self, path):
+            args = [*args, "--help"]  # `awslb asg` alone: that group's help, and success
         why = TEXT_ONLY.get(tuple(path[:2])) or TEXT_ONLY.get(tuple(path[:1]))
         if output == "json" and why and not {"--help", "-h"} & set(args):
             _error(f"--output json: `awslb {' '.join(path[:2])}` {why}; use --output text",
@@ -82,6 +84,15 @@ TEXT_ONLY = {
     ("agent", "serve"): "answers HAProxy's agent checks",
     ("wizard",): "asks questions on the terminal",
 }
+
+
+def _is_group(root: Any, path: list[str]) -> bool:
+    cmd = root
+    for word in path:
+        cmd = getattr(cmd, "commands", {}).get(word)
+        if cmd is None:
+            return False
+    return bool(path) and getattr(cmd, "commands", None) is not None
 
 
 def command_path(args: list[str]) -> tuple[list[str], str | None]:

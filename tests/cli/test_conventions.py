@@ -36,6 +36,12 @@ def test_awslb_alone_prints_the_help_and_succeeds(cli) -> None:
     assert r.stdout.startswith("Usage: awslb [OPTIONS] COMMAND") and "sandbox" in r.stdout and "examples" in r.stdout
 
 
+@pytest.mark.parametrize("group", ["asg", "sandbox", "examples"])
+def test_a_group_alone_prints_its_help_and_succeeds(cli, group: str) -> None:
+    r = cli(group)
+    assert r.exit_code == 0 and r.stdout.startswith(f"Usage: awslb {group} [OPTIONS] COMMAND")
+
+
 @pytest.mark.parametrize("path", command_paths(), ids=" ".join)
 def test_help_shows_value_words_people_read(cli, path: list[str]) -> None:
     r = cli(*path, "--help")
