@@ -71,7 +71,7 @@ def test_quick_start_then_step_commands_status_and_down_are_one_account(sandbox_
                  "--set", f"cdn_point_of_entry={seed['private_ip']}", "--yes", env=s))
     assert "autoscaling_group asg (wcs-steps-asg): created" in r.stderr
     ok(awslb("listener", "https", "--port", "8443", "--domain", "media.example.com", "--yes", "--sandbox", env=s))
-    r = ok(awslb("--sandbox", "status", "--stack", "wcs-steps", "--output", "json"))
+    r = ok(awslb("status", "--stack", "wcs-steps", "--output", "json", env={"AWSLB_SANDBOX": "1"}))
     kinds = {res["kind"] for res in json.loads(r.stdout)["resources"]}
     assert {"load_balancer", "target_group", "image", "launch_template", "autoscaling_group", "listener"} <= kinds
     assert any(res["kind"] == "listener" and res.get("listener") == "HTTPS:8443"
