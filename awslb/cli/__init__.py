@@ -270,11 +270,11 @@ def root(
 
 
 # The region's syntax as botocore checks it (InvalidRegionError), without importing botocore.
-_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
+_REGION = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?"
 
 
 def check_region(region: str | None) -> None:
-    if region is not None and not _REGION.fullmatch(region):
+    if region is not None and not re.fullmatch(_REGION, region):
         raise typer.BadParameter(f"{region!r} is not a region name (like eu-central-1)", param_hint="--region")
 
 
