@@ -142,9 +142,14 @@ class Aws:
         max_attempts: int = 10,
     ):
         self._profile = profile
-        self._region = region
+        # AWS_REGION as the AWS SDKs and CLI v2 read it (botocore itself reads only AWS_DEFAULT_REGION).
+        self._region = region or os.environ.get("AWS_REGION") or None
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self._max_attempts = max_attempts
+        self._reachable = False
+        self._unreachable: AwsError | None = None
+        # Told about waits the user should see (an endpoint that does not answer yet).
+        self.progress: Callable[[str], None] = lambda text: None
         self._session: boto3.Session | None = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -158,8 +163,14 @@ class Aws:
 
     def _session_locked(self) -> boto3.Session:
         if self._session is None:
+            if self.endpoint_url:
+                # An emulator (or LocalStack): never probe the instance metadata service.
+                os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
             try:
                 session = boto3.Session(profile_name=self._profile, region_name=self._region)
+                if self.endpoint_url and session.get_credentials() is None:
+                    session = boto3.Session(aws_access_key_id="awslb-emulator", aws_secret_access_key="awslb-emulator",
+                                            region_name=self._region)
             except botocore.exceptions.ProfileNotFound as exc:
                 raise UsageError(f"--profile: {exc}") from None
             for event, handler, first in _GLOBAL_HOOKS:
@@ -204,11 +215,53 @@ class Aws:
                     connect_timeout=10,
                     read_timeout=60,
                 )
-                client = session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=config
-                )
+                if self.endpoint_url and not self._reachable:
+                    self._wait_for_endpoint()
+                try:
+                    client = session.client(
+                        service, region_name=region, endpoint_url=self.endpoint_url, config=config
+                    )
+                except botocore.exceptions.InvalidRegionError:
+                    raise UsageError(f"--region: {region!r} is not a region name (like eu-central-1)") from None
+                except ValueError as exc:
+                    raise UsageError(f"--endpoint-url: {exc}") from None
                 self._clients[key] = client
         return client
+
+    def _wait_for_endpoint(self, within: float = 8.0) -> None:
+        """An --endpoint-url that does not answer is a clear error within seconds, not
+        minutes of botocore's retries; a progress line shows while it is tried again."""
+        import socket
+        import time
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(self.endpoint_url or "")
+            host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise UsageError(f"--endpoint-url: {exc}") from None
+        if not host:
+            raise UsageError(f"--endpoint-url: {self.endpoint_url!r} names no host")
+        if self._unreachable is not None:  # found before, by another thread: no second wait
+            raise self._unreachable
+        deadline = time.monotonic() + within
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with socket.create_connection((host, port), timeout=2):
+                    self._reachable = True
+                    return
+            except OSError as exc:
+                if time.monotonic() + 1 > deadline:
+                    self._unreachable = AwsError(
+                        "connect", "EndpointConnectionError",
+                        f"{self.endpoint_url} does not answer ({exc.strerror or exc})",
+                        "start the emulator behind --endpoint-url (or AWS_ENDPOINT_URL), or check "
+                        "the address; with --sandbox, `awslb sandbox status`")
+                    raise self._unreachable from None
+                self.progress(f"waiting for {self.endpoint_url} to answer (attempt {attempt}: {exc.strerror or exc})…")
+                time.sleep(1)
 
     # -- calls -----------------------------------------------------------------------
 

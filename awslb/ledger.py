@@ -21,7 +21,11 @@ VERSION = 1
 
 
 def home() -> Path:
-    return Path(os.environ.get("AWSLB_HOME", ".awslb"))
+    """`.awslb/` (or AWSLB_HOME); the sandbox's ledgers apart in its `sandbox/` folder, so a
+    sandbox run never becomes the base of a real stack."""
+    base = Path(os.environ.get("AWSLB_HOME", ".awslb"))
+    sandbox = os.environ.get("AWSLB_SANDBOX", "").lower() in ("1", "true", "yes")
+    return base / "sandbox" if sandbox else base
 
 
 def _damaged(path: Path, why: str) -> InputError:

@@ -17,6 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+WIDE = 4096
+
 
 class UI:
     def __init__(self, output: str = "text", verbose: int = 0, color: bool = True):
@@ -25,6 +27,12 @@ class UI:
         no_color = None if color else True
         self.err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
         self.out = Console(no_color=no_color, highlight=False, soft_wrap=True)
+        for console in (self.out, self.err):
+            if not console.is_terminal:
+                # Piped to a file or a program: tables as wide as their content, so a name
+                # is never broken in the middle (rich would fold cells to 80 columns).
+                console.width = WIDE
+        self.done: list[str] = []  # steps finished in this run (for the Ctrl-C line)
         self._progress: Any = None
         self._lock = threading.Lock()
 
@@ -131,4 +139,6 @@ class Progress:
         with self._lock:
             self.rich.remove_task(task)
             mark = "✓" if ok else "✗"
+            if ok:
+                self.ui.done.append(text)
             self.ui._say(f"{mark} {text}", None if ok else "red")

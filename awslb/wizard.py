@@ -24,6 +24,7 @@ from awslb.spec import AutoscalingSection, ImageSection, LaunchSection, LoadBala
 T = TypeVar("T")
 
 CLASSIC, ALB_EXISTING, ALB_AUTOSCALING = "1", "2", "3"
+NO_USERDATA = "none"  # launch.userdata: the image is configured already
 FLOWS = {
     CLASSIC: "Classic Load Balancer on your own image, with autoscaling",
     ALB_EXISTING: "Application Load Balancer in front of servers that already run",
@@ -226,23 +227,25 @@ def launch_section(io: Prompter) -> tuple[dict[str, Any], list[str]]:
     io.say("User-data templates (what each new server runs on first boot):")
     for t in catalogue.values():
         io.say(f"  {t.name}: {t.description}")
+    io.say(f"  {NO_USERDATA}: no user-data (the image is configured already, as in examples/classic-elb.toml)")
     default = "edge" if "edge" in catalogue else next(iter(catalogue), None)
 
-    def template(v: str) -> userdata.Template:
+    def template(v: str) -> userdata.Template | None:
         spec.section(LaunchSection, {"userdata": v}, "launch")
-        return userdata.get(v, "launch.userdata")
+        return None if v == NO_USERDATA else userdata.get(v, "launch.userdata")
 
     tpl = ask(io, "User-data template", default, template)
     values: dict[str, Any] = {}
-    for var in tpl.variables.values():
-        if not var.required:
-            continue
-        values[var.name] = ask(io, f"{var.name}: {var.description}", None,
-                               functools.partial(_coerce, var))
-    # The whole script, rendered as `up` will: unknown or missing variables, the 16 KB limit.
-    userdata.render_userdata(tpl.name, values, key="launch.vars", template_key="launch.userdata")
+    if tpl is not None:
+        for var in tpl.variables.values():
+            if not var.required:
+                continue
+            values[var.name] = ask(io, f"{var.name}: {var.description}", None,
+                                   functools.partial(_coerce, var))
+        # The whole script, rendered as `up` will: unknown or missing variables, the 16 KB limit.
+        userdata.render_userdata(tpl.name, values, key="launch.vars", template_key="launch.userdata")
 
-    launch: dict[str, Any] = {"kind": "template", "userdata": tpl.name}
+    launch: dict[str, Any] = {"kind": "template", "userdata": tpl.name if tpl is not None else NO_USERDATA}
 
     def instance_types(v: str) -> list[str]:
         found = words(v)
@@ -329,8 +332,9 @@ def autoscaling(io: Prompter, types: list[str]) -> dict[str, Any]:
 # -- the stack file ------------------------------------------------------------------------
 
 HEADER = """\
-# Written by `awslb wizard`. Apply:  awslb up -f {path}
-# Every key: DESIGN.md "The stack file"; examples/ has one stack file per flow.
+# Written by `awslb wizard`. Apply:  awslb {sandbox}up -f {path}
+# Every key and its meaning: the example stack files, one per flow in the guides:
+#   awslb examples list  /  awslb examples show NAME
 """
 
 
@@ -390,9 +394,9 @@ def _string(s: str) -> str:
     return '"' + "".join(chars) + '"'
 
 
-def write(path: Path, data: Mapping[str, Any]) -> str:
+def write(path: Path, data: Mapping[str, Any], sandbox: bool = False) -> str:
     """Write the stack file; it must read back to the same data and load as a stack."""
-    text = HEADER.format(path=path) + to_toml(data)
+    text = HEADER.format(path=path, sandbox="--sandbox " if sandbox else "") + to_toml(data)
     if tomllib.loads(text) != data:  # a writer bug, never a user error
         raise AssertionError("the TOML written does not read back to the answers")
     path.write_text(text, encoding="utf-8")

@@ -54,6 +54,19 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def sandbox_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Each test's own sandbox directory; a background sandbox a test started is stopped after it."""
+    d = tmp_path / "sandbox-state"
+    monkeypatch.setenv("AWSLB_SANDBOX_DIR", str(d))
+    monkeypatch.delenv("AWSLB_SANDBOX", raising=False)
+    yield d
+    if (d / "server.json").exists():
+        from awslb import sandbox
+
+        sandbox.stop()
+
+
+@pytest.fixture(autouse=True)
 def moto_like_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where moto 5.2 differs from AWS in the guides' flows (awslb/moto_gaps.py: snapshot tags
     on CreateImage, the instance protocol of Classic listeners), patched as in the sandbox."""

@@ -18,7 +18,7 @@ def serve(
     bind: Annotated[str, typer.Option("--bind", help="Address to listen on (* for all).")] = "*",
     stat_url: Annotated[str, typer.Option("--stat-url", help="The WCS stat page.")] =
         "http://127.0.0.1:8081/?action=stat",
-    cpu: Annotated[float, typer.Option("--cpu", min=0, help="Drain at this CPU %% (0: ignore).")] = 90,
+    cpu: Annotated[float, typer.Option("--cpu", min=0, help="Drain at this CPU % (0: ignore).")] = 90,
     publishers: Annotated[int, typer.Option("--publishers", min=0, help="Drain at this many published "
                                             "streams (WebRTC, RTMP, RTSP).")] = 100,
     subscribers: Annotated[int, typer.Option("--subscribers", min=0, help="Drain at this many "

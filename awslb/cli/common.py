@@ -30,6 +30,7 @@ class State:
     verbose: int = 0
     color: bool = True
     sandbox: Any = None
+    sandbox_wanted: bool = False
     poll: float | None = None
     _ui: Any = None
     _aws: dict[str | None, Any] = field(default_factory=dict)
@@ -44,11 +45,23 @@ class State:
 
     def aws(self, region: str | None = None) -> Aws:
         """The AWS door; ``region`` (from a stack file) applies when --region was not given."""
+        if self.sandbox_wanted and self.sandbox is None:
+            from awslb import sandbox
+
+            sb = self.sandbox = sandbox.connect(self.ui, self.region or region)
+            self.endpoint_url, self.region, self.profile = sb.endpoint_url, sb.region, None
+            if self.poll is None:
+                self.poll = 0.2
         from awslb.deploy import connect
 
         region = self.region or region
         if region not in self._aws:
-            self._aws[region] = connect(self.profile, region, self.endpoint_url)
+            aws = self._aws[region] = connect(self.profile, region, self.endpoint_url)
+            aws.progress = self.ui.info
+            if self.sandbox is None and self.ui.err.is_terminal:
+                # A progress line at once: the first answer from AWS may take seconds.
+                where = region or os.environ.get("AWS_REGION") or "the profile's region"
+                self.ui.info(f"talking to {self.endpoint_url or 'AWS'} ({where})…")
         return self._aws[region]
 
     def options(self, **overrides: Any) -> Options:
@@ -61,11 +74,25 @@ class State:
         return opts
 
 
+_LAST: list[State] = []
+
+
 def state(ctx: typer.Context) -> State:
     root = ctx.find_root()
     if not isinstance(root.obj, State):
         root.obj = State()
+        _LAST[:] = [root.obj]
     return root.obj
+
+
+def interrupted_line() -> str:
+    """What Ctrl-C prints: what this run did, and that running it again resumes."""
+    st = _LAST[0] if _LAST else None
+    done = st._ui.done if st is not None and st._ui is not None else []
+    if done:
+        return (f"interrupted after {len(done)} step(s) finished (✓ above), each recorded in the ledger; "
+                "run the same command again: it resumes where this one stopped")
+    return "interrupted; nothing was finished by this run: run the same command again to resume"
 
 
 # -- options shared by the commands that create things ------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from awslb.cli.common import AllowReplaceOpt, DryRunOpt, YesOpt, asker, check_stack, report, show_plan, state
+from awslb.cli.common import AllowReplaceOpt, DryRunOpt, YesOpt, asker, report, show_plan, state
 
 FileOpt = Annotated[Path, typer.Option("--file", "-f", help="Stack file (TOML).")]
 
@@ -58,9 +58,32 @@ def plan(
         raise typer.Exit(3)
 
 
+StackArg = Annotated[str | None, typer.Argument(metavar="STACK", show_default=False,
+                                                help="The stack (or --stack, AWSLB_STACK).")]
+StackNameOpt = Annotated[str | None, typer.Option("--stack", envvar="AWSLB_STACK", show_default=False,
+                                                  help="The stack (instead of the STACK argument).")]
+
+
+def which_stack(positional: str | None, option: str | None) -> str:
+    """STACK as an argument, or --stack / AWSLB_STACK like every other command."""
+    from awslb.errors import UsageError
+    from awslb.validate import STACK_RULE, stack_name
+
+    if positional and option and positional != option:
+        raise UsageError(f"STACK: {positional!r} and --stack {option!r} disagree; give one")
+    name = positional or option
+    if not name:
+        raise UsageError("STACK: name the stack (awslb COMMAND STACK, --stack NAME or AWSLB_STACK)")
+    try:
+        return stack_name(name)
+    except ValueError:
+        raise UsageError(f"STACK: {name!r} is not a stack name (it {STACK_RULE})") from None
+
+
 def down(
     ctx: typer.Context,
-    stack: Annotated[str, typer.Argument(help="The stack to delete.", callback=check_stack)],
+    stack: StackArg = None,
+    stack_opt: StackNameOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     delete_images: Annotated[bool, typer.Option("--delete-images", help="Also deregister the stack's images.")] = False,
@@ -73,6 +96,7 @@ def down(
     """
     from awslb import deploy
 
+    stack = which_stack(stack, stack_opt)
     st = state(ctx)
     confirm = asker(st.ui, yes=yes, mode="down", stack=stack)
     opts = st.options(delete_images=delete_images, delete_timeout=timeout)
@@ -87,44 +111,75 @@ def down(
 
 def status(
     ctx: typer.Context,
-    stack: Annotated[str, typer.Argument(help="The stack to show.", callback=check_stack)],
+    stack: StackArg = None,
+    stack_opt: StackNameOpt = None,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until interrupted.")] = False,
     interval: Annotated[float, typer.Option("--interval", min=1, help="Seconds between refreshes.")] = 5,
 ) -> None:
     """What the stack has now: resources and their live state."""
-    import time
-
     from awslb import deploy
+    from awslb.errors import UsageError
 
+    stack = which_stack(stack, stack_opt)
     st = state(ctx)
+    if watch and st.ui.json:
+        raise UsageError("--watch: refreshes a screen; with --output json, run `awslb status` in a loop")
     aws, opts = st.aws(deploy.recorded_region(stack)), st.options()
-    while True:
+    if not watch:
         data = deploy.status(aws, st.ui, stack, opts)
         if st.ui.json:
             st.ui.data(data)
         else:
             show_status(st.ui, data)
-        if not watch:
-            return
-        try:
-            time.sleep(interval)
-        except KeyboardInterrupt:
-            return
+        return
+    watch_status(st.ui, lambda: deploy.status(aws, st.ui, stack, opts), stack, interval)
+
+
+def watch_status(ui: Any, read: Any, stack: str, interval: float) -> None:
+    """Redraw the status in place (rich Live) with the time of each refresh until Ctrl-C;
+    not on a terminal, one block per refresh."""
+    import time
+
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    def screen() -> Group:
+        lines = status_lines(read())
+        stamp = time.strftime("%H:%M:%S")
+        head = Text(f"{stamp}  stack {stack}, every {interval:g} s (Ctrl-C to stop)", style="bold")
+        return Group(head, *(Text(line) for line in lines))
+
+    try:
+        if not ui.out.is_terminal:
+            while True:
+                ui.out.print(screen())
+                time.sleep(interval)
+        with Live(screen(), console=ui.out, auto_refresh=False, transient=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(screen(), refresh=True)
+    except KeyboardInterrupt:
+        ui.info(f"stopped watching stack {stack} (nothing was changed)")
 
 
 def show_status(ui: Any, data: dict[str, Any]) -> None:
+    for line in status_lines(data):
+        ui.line(line)
+
+
+def status_lines(data: dict[str, Any]) -> list[str]:
     """The stack's resources, one block each: kind, logical id, name, then its live facts."""
     if not data["resources"]:
-        ui.line(f"stack {data['stack']}: nothing found in {data['region']}")
-        return
-    ui.line(f"stack {data['stack']} in {data['region']}")
+        return [f"stack {data['stack']}: nothing found in {data['region']}"]
+    out = [f"stack {data['stack']} in {data['region']}"]
     for r in data["resources"]:
         name = r.get("name") or r["physical_id"]
-        ui.line(f"  {r['kind']} {r['id']}: {name}" + (f" ({r['physical_id']})" if name != r["physical_id"] else ""))
+        out.append(f"  {r['kind']} {r['id']}: {name}" + (f" ({r['physical_id']})" if name != r["physical_id"] else ""))
         for key, value in r.items():
             if key not in ("kind", "id", "name", "physical_id"):
-                for line in _fact_lines(key, value):
-                    ui.line(f"    {line}")
+                out.extend(f"    {line}" for line in _fact_lines(key, value))
+    return out
 
 
 def _fact_lines(key: str, value: Any) -> list[str]:

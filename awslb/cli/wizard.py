@@ -15,7 +15,7 @@ import typer
 
 from awslb.cli.common import state
 
-EXAMPLE = "examples/alb-existing-servers.toml"
+EXAMPLE = "alb-existing-servers"
 
 
 class TerminalPrompter:
@@ -50,7 +50,7 @@ def wizard(
     from awslb.errors import UsageError
 
     if not interactive():
-        raise UsageError(f"wizard: stdin is not a terminal; write a stack file (e.g. {EXAMPLE}) and run "
+        raise UsageError(f"wizard: stdin is not a terminal; start from an example (`awslb examples init {EXAMPLE} -o stack.toml`) and run "
                          "`awslb up -f stack.toml`")
     from awslb import wizard as questions
 
@@ -59,10 +59,11 @@ def wizard(
     if out.exists() and not io.confirm(f"{out} exists: overwrite it?", False):
         raise UsageError(f"-o: {out} exists and was kept; choose another file with -o FILE")
     data = questions.questions(io)
-    questions.write(out, data)
+    questions.write(out, data, sandbox=st.sandbox_wanted)
     st.ui.success(f"wrote {out}")
-    if not io.confirm(f"Run `awslb up -f {out}` now?", False):
-        st.ui.info(f"apply it later with: awslb up -f {out}")
+    command = f"awslb {'--sandbox ' if st.sandbox_wanted else ''}up -f {out}"
+    if not io.confirm(f"Run `{command}` now?", False):
+        st.ui.info(f"apply it later with: {command}")
         return
     from awslb.cli.stack import up
 

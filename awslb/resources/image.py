@@ -165,7 +165,9 @@ class Image(Kind):
         if img is None or img.id is not None:
             return []  # an existing image (image.id) is used as it is
         name = img.name or names.physical(spec.name, "image", 128)
-        instance = net.facts["image.instance"]
+        # Set by preflight; a step command that does not converge the image (asg create after
+        # ami create) plans without its preflight, and then the image is not in its selection.
+        instance = net.facts.get("image.instance", "")
         source_name = net.facts.get("image.instance_name", "")
         tags = names.tags(spec.name, LOGICAL_ID, name, spec.stack.tags)
         tags.update({TAG_SOURCE_INSTANCE: instance, TAG_NAME: name})

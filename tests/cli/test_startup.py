@@ -36,3 +36,15 @@ def test_command_help_does_not_touch_aws() -> None:
     # so only the AWS libraries are checked here.
     heavy = imported(["up", "--help"])
     assert "boto3" not in heavy and "botocore" not in heavy and "moto" not in heavy
+
+
+@pytest.mark.parametrize("args", [["up", "--help"], ["asg", "create", "--help"], ["sandbox", "status", "--help"],
+                                  ["--region", "eu-west-1", "-v", "status", "--help"]])
+def test_command_help_imports_neither_pydantic_nor_rich(args) -> None:
+    """Help is instant: plain click formatting (no rich panels) and the global options
+    checked without a pydantic TypeAdapter (awslb.cli.plain_globals)."""
+    probe = PROBE.replace('("boto3", "botocore", "moto", "pydantic", "jinja2")',
+                          '("boto3", "botocore", "moto", "pydantic", "jinja2", "rich")')
+    out = subprocess.run([sys.executable, "-c", probe.format(args=args)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert json.loads(out.stderr.strip().splitlines()[-1]) == []

@@ -16,18 +16,30 @@ from awslb import spec
 from tests.conftest import ROOT
 
 
+def _own_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty (stdin), so
+    a typed Ctrl-C sends SIGINT as in a real terminal."""
+    import fcntl
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """`python -m awslb ARGS` with a pseudo-terminal as stdin, stdout and stderr."""
 
-    def __init__(self, *args: str, cwd: Path, stdout: Path | None = None):
+    def __init__(self, *args: str, cwd: Path, stdout: Path | None = None, term: str = "dumb",
+                 extra_env: dict[str, str] | None = None):
         env = dict(os.environ)
         env.update(PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""), NO_COLOR="1",
-                   TERM="dumb", COLUMNS="200")
+                   TERM=term, COLUMNS="200", LINES="60")
+        env.update(extra_env or {})
         primary, secondary = pty.openpty()
         sink = open(stdout, "wb") if stdout else None  # noqa: SIM115 - closed right after the start
         self.proc = subprocess.Popen([sys.executable, "-m", "awslb", *args], stdin=secondary,
                                      stdout=sink or secondary, stderr=secondary, cwd=cwd, env=env,
-                                     close_fds=True, start_new_session=True)
+                                     close_fds=True, preexec_fn=_own_terminal)
         os.close(secondary)
         if sink:
             sink.close()
@@ -144,7 +156,7 @@ def test_wizard_runs_up_in_the_sandbox_when_asked(terminal, tmp_path: Path) -> N
     t = terminal("--sandbox", "wizard", "-o", str(out))
     answer_alb_existing(t, "wcs-wiz")
     t.expect(f"wrote {out}")
-    t.answer("Run `awslb up -f", "y")
+    t.answer("Run `awslb --sandbox up -f", "y")  # the follow-up keeps --sandbox
     # A plan that only creates applies without a second question (up asks on deletes/replacements).
     t.expect("change(s) applied")
     assert "Apply these changes?" not in t.seen

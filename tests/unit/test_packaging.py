@@ -25,6 +25,8 @@ def test_wheel_contains_templates(wheel: Path) -> None:
     for src in (ROOT / "templates").rglob("*.j2"):
         assert f"awslb/_data/templates/{src.relative_to(ROOT / 'templates')}" in names
     assert any(n.endswith("entry_points.txt") for n in names)
+    for src in (ROOT / "examples").glob("*.toml"):
+        assert f"awslb/_data/examples/{src.name}" in names
 
 
 def test_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> None:
@@ -38,6 +40,13 @@ def test_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> Non
     root, names = out.stdout.splitlines()
     assert Path(root) == target / "awslb" / "_data"
     assert "edge" in names
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from awslb.cli.examples import examples_dir, catalogue; "
+             "print(examples_dir()); print(sorted(catalogue()))")
+    out = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True,
+                         cwd=tmp_path, check=True, timeout=60)
+    folder, names = out.stdout.splitlines()
+    assert Path(folder) == target / "awslb" / "_data" / "examples"
+    assert "'classic-elb'" in names
 
 
 def test_checkout_finds_its_templates() -> None:

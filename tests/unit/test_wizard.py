@@ -223,3 +223,49 @@ def test_write_gives_a_stack_file_that_loads(tmp_path: Path) -> None:
 def test_write_refuses_data_that_is_not_a_stack(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="autoscaling"):
         wizard.write(tmp_path / "bad.toml", {"stack": {"name": "x"}, "autoscaling": {"min": 1}})
+
+
+def test_the_none_userdata_choice_of_classic_elb_is_accepted(tmp_path: Path) -> None:
+    data, io = run(
+        ("stack name", "wcs-classic"), ("setup", "1"), ("region", ENTER), ("image", "wcs-configured"),
+        ("websocket port", ENTER), ("http port", ENTER), ("health check port", ENTER),
+        ("health check path", ENTER), ("sticky", ENTER), ("tls", ENTER),
+        ("user-data template", "none"),  # no variables asked: there is no script
+        ("instance type", ENTER), ("min", ENTER), ("max", ENTER), ("desired", ENTER), ("cpu", ENTER),
+        ("warm pool", ENTER), ("ssh", ENTER),
+    )
+    assert io.errors() == []
+    assert any(line.startswith("  none: ") for line in io.said)
+    s = spec.parse(data)
+    assert s.launch is not None and s.launch.userdata == "none" and not s.launch.vars
+    wizard.write(tmp_path / "s.toml", data)
+    assert spec.load(tmp_path / "s.toml").launch.userdata == "none"  # type: ignore[union-attr]
+
+
+def test_the_written_file_names_only_what_exists(tmp_path: Path) -> None:
+    """The header points to commands that exist (not to DESIGN.md, absent from the wheel),
+    and under --sandbox the apply line keeps --sandbox."""
+    import shlex
+
+    from typer.main import get_command
+
+    from awslb.cli import app
+
+    data = {"stack": {"name": "wcs-net", "ssh_cidr": "203.0.113.0/24"}}
+    for sandbox in (False, True):
+        text = wizard.write(tmp_path / "s.toml", data, sandbox=sandbox)
+        comments = [line.lstrip("# ") for line in text.splitlines() if line.startswith("#")]
+        assert "DESIGN.md" not in text
+        assert (f"awslb --sandbox up -f {tmp_path / 's.toml'}" in text) is sandbox
+        root = get_command(app)
+        quoted = [part.strip() for c in comments for part in c.replace("Apply:", "/").split("/")
+                  if part.strip().startswith("awslb ")]
+        assert quoted, comments
+        for command in quoted:  # each names commands the CLI has
+            words = [w for w in shlex.split(command)[1:] if not w.startswith("-")]
+            cmd = root
+            for word in words:
+                if not hasattr(cmd, "commands"):
+                    break
+                assert word in cmd.commands, f"{command!r}: no command {word!r}"
+                cmd = cmd.commands[word]
