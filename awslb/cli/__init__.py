@@ -144,6 +144,7 @@ COMMAND_MODULES = (
     "userdata",
     "haproxy",
     "agent",
+    "redirector",
     "wcs",
     "iam",
 )
