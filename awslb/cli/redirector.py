@@ -33,8 +33,8 @@ def bind_address(text: str, flag: str, suffix: str = "") -> tuple[str, int]:
         ipaddress.ip_address(host)
     except ValueError:
         raise UsageError(f"{flag}: not ADDRESS:PORT with an IP address to listen on: {text!r}") from None
-    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise UsageError(f"{flag}: the port must be a number from 1 to 65535: {text!r}")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"{flag}: the port must be a number from 0 (any free port) to 65535: {text!r}")
     return host, int(port)
 
 
