@@ -216,9 +216,11 @@ class Redirector:
             e = self.edges.get(entry[3])
             if e is None or e.version != entry[2] or now - e.seen > MISSED_REPORTS * e.interval:
                 continue  # stale entry, or an edge the sweep is about to remove
-            aside.append(entry)
             if e.serves(app):
                 chosen.append(e)
+                if len(chosen) == 1:
+                    continue  # the first is handed out: rescored below, its entry is not put back
+            aside.append(entry)
         for entry in aside:
             heapq.heappush(heap, entry)
         if chosen:
