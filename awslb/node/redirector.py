@@ -62,6 +62,7 @@ MAX_COUNT = 100                # ?count= at most
 MAX_HEADER = 8192
 MAX_BODY = 4096
 SWEEP_EVERY = 0.1
+IDLE_TIMEOUT = 60.0            # seconds a keep-alive connection may stay silent
 DEFAULT_WEIGHTS: Mapping[str, float] = {f: 1.0 for f in wire.FIGURES}
 
 
@@ -115,6 +116,8 @@ class Redirector:
         self.last_seq: dict[str, tuple[int, float]] = {}   # id -> (sequence, its timestamp)
         self.stats = Stats()
         self._heap: list[tuple[float, float, int, str]] = []
+        self.connections: set[HttpConnection] = set()
+        self.idle_timeout = IDLE_TIMEOUT
 
     # -- reports ------------------------------------------------------------------------
 
@@ -385,9 +388,15 @@ class Redirector:
         self._wake = lambda: loop.call_soon_threadsafe(stopped.set)
 
         async def sweeper() -> None:
+            ticks = 0
             while True:
                 await asyncio.sleep(SWEEP_EVERY)
                 self.sweep()
+                ticks += 1
+                if ticks % 50 == 0:  # every 5 s: close the connections idle for a minute
+                    idle = time.monotonic() - self.idle_timeout
+                    for conn in [c for c in self.connections if c.last < idle]:
+                        conn.close()
 
         task = loop.create_task(sweeper())
         if ready is not None:
@@ -398,6 +407,8 @@ class Redirector:
         finally:
             task.cancel()
             transport.close()
+            for conn in list(self.connections):
+                conn.close()
 
     def stop(self) -> None:
         wake = getattr(self, "_wake", None)
@@ -438,11 +449,23 @@ class HttpConnection(asyncio.Protocol):
         self.red = red
         self.buf = b""
         self.transport: asyncio.Transport | None = None
+        self.last = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.last = time.monotonic()
+        self.red.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.red.connections.discard(self)
+        self.transport = None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        self.last = time.monotonic()
         self.buf += data
         while self.transport is not None and not self.transport.is_closing():
             end = self.buf.find(b"\r\n\r\n")
