@@ -148,14 +148,18 @@ class Reporter:
         return s
 
     def send_once(self) -> int:
-        """Sign the current report and send it to every target; how many sends succeeded."""
+        """Sign the current report and send it to every target (every address of a target's
+        name); how many targets it was sent to."""
         self.seq += 1
         data = wire.encode(self.report(), self.key, self.seq)
         ok = 0
         for target in self.targets:
             try:
-                family, _, _, _, addr = socket.getaddrinfo(target[0], target[1], type=socket.SOCK_DGRAM)[0]
-                self._sock(family).sendto(data, addr)
+                # A name with several addresses is several redirectors: each gets the report.
+                found = {(info[0], info[4][:2]) for info in
+                         socket.getaddrinfo(target[0], target[1], type=socket.SOCK_DGRAM)}
+                for family, addr in sorted(found):
+                    self._sock(family).sendto(data, addr)
                 ok += 1
                 error = ""
             except OSError as exc:
