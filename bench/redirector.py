@@ -148,6 +148,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=60_000, help="per concurrency level")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--max-seconds", type=float, default=30, help="per concurrency level")
+    ap.add_argument("--idle-seconds", type=float, default=5, help="reports only, to cost a report")
     args = ap.parse_args()
 
     cpus = sorted(os.sched_getaffinity(0))
@@ -161,7 +162,7 @@ def main() -> None:
                             str(key), "--listen", "127.0.0.1:0/udp", "--http", "127.0.0.1:0"],
                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("w"),
                            preexec_fn=lambda: os.sched_setaffinity(0, {red_cpu}))
-    budget = time.time() + 60 + len(args.concurrency) * (args.max_seconds + 5)
+    budget = time.time() + 60 + args.idle_seconds + len(args.concurrency) * (args.max_seconds + 5)
     sender = None
     try:
         m = None
@@ -183,6 +184,14 @@ def main() -> None:
                 break
             time.sleep(0.05)
         h = health(http_port)
+        cpu0, accepted0 = cpu_seconds(red.pid), h["reports"]["accepted"]
+        time.sleep(args.idle_seconds)
+        h = health(http_port)
+        reports = h["reports"]["accepted"] - accepted0
+        idle_cpu = cpu_seconds(red.pid) - cpu0
+        per_report = idle_cpu / reports * 1e6 if reports else float("nan")
+        print(f"reports only: {reports} reports in {args.idle_seconds:g}s used {idle_cpu:.2f} CPU-s "
+              f"({per_report:.0f} us per report, sweeps included)")
         print(f"redirector pinned to CPU {red_cpu}; clients and {h['edges']} edges (every {args.interval:g}s, "
               f"{args.edges / args.interval:.0f} reports/s) on CPU {other_cpu}; loopback; keep-alive HTTP/1.1")
         results = []
@@ -201,7 +210,8 @@ def main() -> None:
                   f"{r['not_redirect']} not redirect, {r['edges_tracked']} edges tracked)")
         h = health(http_port)
         print(f"reports accepted {h['reports']['accepted']}, dropped {h['reports']['dropped'] or 0}")
-        print(json.dumps({"edges": args.edges, "interval": args.interval, "results": results}))
+        print(json.dumps({"edges": args.edges, "interval": args.interval, "us_per_report": round(per_report, 1),
+                          "results": results}))
     finally:
         if sender is not None:
             sender.terminate()

@@ -61,7 +61,8 @@ HANDOUT_COST = 0.001           # score added per client handed out, when the edg
 MAX_COUNT = 100                # ?count= at most
 MAX_HEADER = 8192
 MAX_BODY = 4096
-SWEEP_EVERY = 0.1
+SWEEP_EVERY = 0.5             # seconds between sweeps (a pick skips an expired edge in between)
+IDLE_EVERY = 5.0               # seconds between looks for idle connections
 IDLE_TIMEOUT = 60.0            # seconds a keep-alive connection may stay silent
 DEFAULT_WEIGHTS: Mapping[str, float] = {f: 1.0 for f in wire.FIGURES}
 
@@ -388,14 +389,14 @@ class Redirector:
         self._wake = lambda: loop.call_soon_threadsafe(stopped.set)
 
         async def sweeper() -> None:
-            ticks = 0
+            looked = time.monotonic()
             while True:
                 await asyncio.sleep(SWEEP_EVERY)
                 self.sweep()
-                ticks += 1
-                if ticks % 50 == 0:  # every 5 s: close the connections idle for a minute
-                    idle = time.monotonic() - self.idle_timeout
-                    for conn in [c for c in self.connections if c.last < idle]:
+                now = time.monotonic()
+                if now - looked >= IDLE_EVERY:  # close the keep-alive connections idle for too long
+                    looked = now
+                    for conn in [c for c in self.connections if c.last < now - self.idle_timeout]:
                         conn.close()
 
         task = loop.create_task(sweeper())
