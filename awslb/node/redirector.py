@@ -72,7 +72,7 @@ class Edge:
     id: str
     address: str
     state: str
-    figures: Mapping[str, float]
+    figures: Mapping[str, float | None]
     limits: Mapping[str, float]
     interval: float
     apps: tuple[str, ...]
@@ -303,8 +303,8 @@ class Redirector:
         path, _, query = target.partition("?")
         as_json = "application/json" in headers.get("accept", "")
         if path == "/redirect":
-            if method not in ("GET", "HEAD"):
-                return _error(405, "use GET", as_json, (("Allow", "GET, HEAD"),))
+            if method != "GET":  # not HEAD either: every answer hands a client out
+                return _error(405, "use GET", as_json, (("Allow", "GET"),))
             return self._redirect(query, as_json)
         if path == "/healthz":
             if method not in ("GET", "HEAD"):

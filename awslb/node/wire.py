@@ -17,6 +17,10 @@ sequence number is not above the last one accepted from that edge id (replayed w
 window). The sequence starts at the edge's start time in microseconds, so it keeps rising
 across restarts of the edge.
 
+The key is shared, as in seed 002: whoever holds it (every edge) can speak for any edge id.
+Timestamps are checked against the redirector's clock, so edges and redirectors need
+synchronised clocks (NTP; on EC2 the Amazon Time Sync Service does it).
+
 **Not encrypted:** the figures and the address travel in clear text. Anyone on the path
 can read an edge's load and its client-facing address (which the redirector hands to any
 client anyway), but cannot forge, alter or replay a report without the key. Keep the key

@@ -349,3 +349,11 @@ def test_signed_malformed_payloads_never_crash_or_change_the_view(payload: bytes
     else:  # hypothesis found a valid report: it must then be a well-formed one
         r = wire.decode_payload(payload)
         assert r.id in red.edges and wire.valid_address(red.edges[r.id].address)
+
+
+def test_only_get_hands_out() -> None:
+    red, clock, edges = farm({"a": 10})
+    for method in ("HEAD", "POST", "PUT"):
+        assert get(red, "/redirect", method)[0] == 405
+    assert red.edges["a"].handed == 0 and red.stats.redirects == 0
+    assert get(red, "/healthz", "HEAD")[0] == 200
