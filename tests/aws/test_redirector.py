@@ -112,6 +112,7 @@ def test_up_plan_down(cli, aws: Aws, profile, calls, tmp_path: Path) -> None:
     assert "--report-to 172.31.0.10:1934 --report-to 172.31.16.10:1934 --report-key-file %d/report.key" in edge
     assert "awslb_fetch /awslb/wcs-redirect/report-key" in edge and "LoadCredential=report.key:" in edge
     assert "cdn_point_of_entry" in edge   # the edge's own script is still there, first
+    assert len(edge.encode()) < 14_000    # user-data is limited to 16 KB
 
     # The redirectors are not media servers.
     assert not any(s.host in ("172.31.0.10", "172.31.16.10")
