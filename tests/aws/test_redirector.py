@@ -166,3 +166,49 @@ def test_iam_policy_covers_the_redirectors(cli, tmp_path: Path) -> None:
     r = cli("iam-policy", "-f", str(f))
     assert r.exit_code == 0, r.stderr
     assert "ec2:RunInstances" in r.stdout and "ec2:TerminateInstances" in r.stdout and "iam:PassRole" in r.stdout
+
+
+SMALL = """
+[stack]
+name = "wcs-redirect"
+
+[redirector]
+ami = "ami-1e749f67"
+addresses = ["172.31.0.10"]
+key_parameter = "/awslb/wcs-redirect/report-key"
+instance_profile = "awslb-redirect"
+"""
+
+
+def test_a_fault_at_every_write_then_up_completes_and_down_cleans(cli, tmp_path: Path) -> None:
+    """Each mutating call of `up` fails in turn; a second `up` completes, a third writes nothing,
+    `down` leaves nothing tagged (instances are tagged at launch, so a lost step is found)."""
+    from moto import mock_aws
+
+    from awslb import aws as aws_mod
+    from tests.conftest import Calls
+    from tests.faults import FailNth
+
+    f = write(tmp_path / "small.toml", SMALL)
+    n = 0
+    while True:
+        with mock_aws():
+            aws = Aws(region="us-east-1")
+            aws.call("iam", "create_instance_profile", InstanceProfileName="awslb-redirect")
+            fault = FailNth(n)
+            with aws_mod.hooked("before-call", fault):
+                first = cli("up", "-f", str(f), "--yes")
+            if fault.failed is None:   # past the last write: every one has failed once
+                assert first.exit_code == 0 and n > 3
+                break
+            assert first.exit_code == 1, (n, first.stderr)
+            again = cli("up", "-f", str(f), "--yes")
+            assert again.exit_code == 0, (n, fault.failed, again.stderr)
+            rec = Calls()
+            with aws_mod.hooked("before-call", rec):
+                assert cli("up", "-f", str(f), "--yes").exit_code == 0
+            assert rec.mutating == [], (n, fault.failed)
+            assert set(instances(aws)) == {"redirector-1"}
+            assert cli("down", "wcs-redirect", "--yes").exit_code == 0
+            assert instances(aws) == {} and groups(aws) == {}, (n, fault.failed)
+        n += 1
