@@ -481,6 +481,7 @@ class RedirectorSection(Model):
     edge_address: Literal["public", "private"] = Field(
         default="public", description="the edges' address handed to clients: public or private IPv4")
     report_interval: float = Field(default=2.5, ge=0.5, le=60, description="seconds between an edge's reports")
+    elastic_ip: bool = Field(default=False, description="an Elastic IP per redirector, for clients outside the VPC")
     key_name: str | None = None
     package: str = Field(default="awslb", description="what pip installs on the redirectors (a pin or a URL)")
 

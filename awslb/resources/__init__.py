@@ -14,7 +14,7 @@ from awslb.resources.launch_config import LaunchConfig
 from awslb.resources.launch_template import LaunchTemplate
 from awslb.resources.listener import Listener
 from awslb.resources.load_balancer import LoadBalancer
-from awslb.resources.redirector import Redirector
+from awslb.resources.redirector import ElasticIp, Redirector
 from awslb.resources.security_group import SecurityGroup
 from awslb.resources.target_group import TargetGroup
 
@@ -29,6 +29,7 @@ KINDS: tuple[Kind, ...] = (
     LaunchConfig(),
     AutoscalingGroup(),
     Redirector(),
+    ElasticIp(),
 )
 
 

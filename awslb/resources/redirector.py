@@ -9,6 +9,10 @@ user-data. The instances sit in ``redirector-sg`` (the redirect API open to
 ``redirector.clients``, the report port only to the media servers' group), with IMDSv2
 required and an encrypted root volume.
 
+With ``elastic_ip = true`` each redirector also gets an Elastic IP (kind ``elastic_ip``),
+tagged with the stack, for clients outside the VPC; the edges still report to the private
+addresses.
+
 A change of image, type, address, subnet or user-data needs a new instance: it is refused
 in place (no gap in the redirect service is opened behind the operator's back); `down` and
 `up` again, or change one address at a time.
@@ -192,4 +196,70 @@ class Redirector(Kind):
         return {
             "read": ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSubnets"],
             "write": ["ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances", "iam:PassRole"],
+        }
+
+
+class ElasticIp(Kind):
+    """An Elastic IP per redirector (``redirector.elastic_ip``), associated with its instance."""
+
+    kind = "elastic_ip"
+    label = "Elastic IP"
+    rank = 66
+
+    def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
+        red = spec.redirector
+        if red is None or not red.elastic_ip:
+            return []
+        out = []
+        for i in range(1, len(red.addresses) + 1):
+            rid = f"redirector-{i}-eip"
+            name = names.physical(spec.name, rid)
+            out.append(Resource(self.kind, rid, name, {
+                "instance": Ref(f"redirector-{i}", "id"),
+                "tags": names.tags(spec.name, rid, name, spec.stack.tags),
+            }))
+        return out
+
+    def discover(self, ctx: Context) -> list[Observed]:
+        found = ctx.aws.call("ec2", "describe_addresses",
+                             Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}])["Addresses"]
+        return [self._observed(a) for a in found]
+
+    def _observed(self, a: Mapping[str, Any]) -> Observed:
+        tags = names.tag_dict(a.get("Tags"))
+        return Observed(self.kind, tags.get(names.TAG_ID, a["AllocationId"]), a["AllocationId"], tags.get("Name", ""),
+                        {"id": a["AllocationId"], "public_ip": a.get("PublicIp"), "instance": a.get("InstanceId")})
+
+    def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        return changed("instance", props["instance"], obs.attrs.get("instance"))
+
+    def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
+        a = ctx.aws.call("ec2", "allocate_address", Domain="vpc", TagSpecifications=[
+            {"ResourceType": "elastic-ip", "Tags": names.tag_list(props["tags"])}])
+        ctx.aws.call("ec2", "associate_address", AllocationId=a["AllocationId"], InstanceId=props["instance"])
+        return Observed(self.kind, res.id, a["AllocationId"], res.name,
+                        {"id": a["AllocationId"], "public_ip": a.get("PublicIp"), "instance": props["instance"]})
+
+    def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
+               changes: list[str]) -> Observed:
+        # AllowReassociation moves the address in one call: no moment without it.
+        ctx.aws.call("ec2", "associate_address", AllocationId=obs.physical_id, InstanceId=props["instance"],
+                     AllowReassociation=True)
+        return Observed(self.kind, res.id, obs.physical_id, obs.name, {**obs.attrs, "instance": props["instance"]})
+
+    def delete(self, ctx: Context, obs: Observed) -> None:
+        found = ctx.aws.find("ec2", "describe_addresses", AllocationIds=[obs.physical_id])
+        for a in (found or {}).get("Addresses", []):
+            if a.get("AssociationId"):
+                ctx.aws.find("ec2", "disassociate_address", AssociationId=a["AssociationId"])
+        ctx.aws.find("ec2", "release_address", AllocationId=obs.physical_id)
+
+    def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
+        return {"public_ip": obs.attrs.get("public_ip"), "instance": obs.attrs.get("instance")}
+
+    def operations(self) -> dict[str, list[str]]:
+        return {
+            "read": ["ec2:DescribeAddresses"],
+            "write": ["ec2:AllocateAddress", "ec2:AssociateAddress", "ec2:DisassociateAddress",
+                      "ec2:ReleaseAddress", "ec2:CreateTags"],
         }

@@ -212,3 +212,24 @@ def test_a_fault_at_every_write_then_up_completes_and_down_cleans(cli, tmp_path:
             assert cli("down", "wcs-redirect", "--yes").exit_code == 0
             assert instances(aws) == {} and groups(aws) == {}, (n, fault.failed)
         n += 1
+
+
+def test_elastic_ips_for_clients_outside_the_vpc(cli, aws: Aws, profile, calls, tmp_path: Path) -> None:
+    f = write(tmp_path / "s.toml", SMALL.replace('addresses = ["172.31.0.10"]',
+                                                 'addresses = ["172.31.0.10", "172.31.16.10"]\nelastic_ip = true'))
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 0, r.stderr
+    found = instances(aws)
+    eips = aws.call("ec2", "describe_addresses", Filters=[{"Name": "tag:awslb:stack",
+                                                           "Values": ["wcs-redirect"]}])["Addresses"]
+    by_id = {next(t["Value"] for t in a["Tags"] if t["Key"] == "awslb:id"): a for a in eips}
+    assert set(by_id) == {"redirector-1-eip", "redirector-2-eip"}
+    for i in (1, 2):
+        assert by_id[f"redirector-{i}-eip"]["InstanceId"] == found[f"redirector-{i}"]["InstanceId"]
+    status = cli("--output", "json", "status", "wcs-redirect")
+    assert status.exit_code == 0 and by_id["redirector-1-eip"]["PublicIp"] in status.stdout
+    calls.clear()
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0 and calls.mutating == []
+    assert cli("down", "wcs-redirect", "--yes").exit_code == 0
+    assert aws.call("ec2", "describe_addresses")["Addresses"] == []
+    assert instances(aws) == {} and groups(aws) == {}
