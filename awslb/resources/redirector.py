@@ -97,6 +97,9 @@ class Redirector(Kind):
                 raise InputError(f"redirector.addresses: {a} is one of the five addresses AWS keeps in {sid} "
                                  f"({block}): choose another")
             where[a] = sid
+        if aws.find("iam", "get_instance_profile", InstanceProfileName=red.instance_profile) is None:
+            raise InputError(f"redirector.instance_profile: no instance profile named {red.instance_profile!r}",
+                             "create one whose role may ssm:GetParameter the key (aws iam create-instance-profile)")
         return {"redirector_subnets": where}
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
@@ -194,7 +197,7 @@ class Redirector(Kind):
 
     def operations(self) -> dict[str, list[str]]:
         return {
-            "read": ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSubnets"],
+            "read": ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSubnets", "iam:GetInstanceProfile"],
             "write": ["ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances", "iam:PassRole"],
         }
 

@@ -233,3 +233,10 @@ def test_elastic_ips_for_clients_outside_the_vpc(cli, aws: Aws, profile, calls, 
     assert cli("down", "wcs-redirect", "--yes").exit_code == 0
     assert aws.call("ec2", "describe_addresses")["Addresses"] == []
     assert instances(aws) == {} and groups(aws) == {}
+
+
+def test_a_missing_instance_profile_is_an_input_error(cli, aws: Aws, calls, tmp_path: Path) -> None:
+    f = write(tmp_path / "s.toml", SMALL)
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 4 and "redirector.instance_profile: no instance profile named 'awslb-redirect'" in r.stderr
+    assert calls.mutating == []
