@@ -109,7 +109,8 @@ def run_clients(http_port: int, concurrency: int, requests: int, max_seconds: fl
             if end < 0:
                 bufs[s] = buf  # type: ignore[index]
                 continue
-            length = int(re.search(rb"Content-Length: (\d+)", buf[:end]).group(1))  # type: ignore[union-attr]
+            at = buf.find(b"Content-Length: ", 0, end) + 16
+            length = int(buf[at:buf.find(b"\r\n", at)])
             if len(buf) < end + 4 + length:
                 bufs[s] = buf  # type: ignore[index]
                 continue

@@ -15,7 +15,8 @@ dropped when the tag does not match (forged or altered), when its timestamp is m
 ``max_age`` seconds from the redirector's clock (stale, or replayed later), or when its
 sequence number is not above the last one accepted from that edge id (replayed within the
 window). The sequence starts at the edge's start time in microseconds, so it keeps rising
-across restarts of the edge.
+across restarts of the edge. (An edge whose clock went back across a restart is refused as
+a replay until the redirector forgets it: three missed reports plus ``max_age``.)
 
 The key is shared, as in seed 002: whoever holds it (every edge) can speak for any edge id.
 Timestamps are checked against the redirector's clock, so edges and redirectors need
