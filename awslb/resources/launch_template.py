@@ -31,6 +31,8 @@ LOGICAL_ID = "launch-template"
 # The LaunchTemplateData keys awslb sets and compares; anything else in a version is left alone.
 MANAGED = ("ImageId", "InstanceType", "KeyName", "SecurityGroupIds", "UserData", "MetadataOptions",
            "BlockDeviceMappings", "TagSpecifications", "HibernationOptions", "Monitoring", "IamInstanceProfile")
+# Compared only when the stack sets them (an instance profile for [redirector]'s reports).
+ONLY_WHEN_SET = ("IamInstanceProfile",)
 TAGGED_TYPES = ("instance", "volume")
 NO_USERDATA = "none"
 
@@ -299,7 +301,7 @@ def data_changes(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
     reasons = []
     for key in MANAGED:
         w, h = want_n.get(key), have_n.get(key)
-        if w is None and h is None:
+        if w is None and (h is None or key in ONLY_WHEN_SET):
             continue
         if w is None or not covers(h, w):
             if key in ("UserData", "BlockDeviceMappings", "TagSpecifications", "MetadataOptions"):

@@ -13,6 +13,7 @@ import pytest
 from awslb import spec
 from awslb.aws import Aws
 from awslb.haproxy import servers_from_stack
+from tests.aws.test_security_groups import groups as sg_groups
 from tests.conftest import write
 
 AMI = "ami-1e749f67"   # in moto's default image set
@@ -62,9 +63,7 @@ def instances(aws: Aws, stack: str = "wcs-redirect") -> dict[str, dict]:
 
 
 def groups(aws: Aws, stack: str = "wcs-redirect") -> dict[str, dict]:
-    found = aws.call("ec2", "describe_security_groups",
-                     Filters=[{"Name": "tag:awslb:stack", "Values": [stack]}])["SecurityGroups"]
-    return {next(t["Value"] for t in g["Tags"] if t["Key"] == "awslb:id"): g for g in found}
+    return sg_groups(aws, stack)
 
 
 def rules(group: dict) -> set[tuple]:
@@ -240,3 +239,12 @@ def test_a_missing_instance_profile_is_an_input_error(cli, aws: Aws, calls, tmp_
     r = cli("up", "-f", str(f), "--yes")
     assert r.exit_code == 4 and "redirector.instance_profile: no instance profile named 'awslb-redirect'" in r.stderr
     assert calls.mutating == []
+
+
+def test_the_instance_profile_is_compared_only_when_the_stack_sets_it() -> None:
+    from awslb.resources.launch_template import data_changes
+
+    profile = {"IamInstanceProfile": {"Name": "awslb-redirect"}}
+    assert data_changes({"InstanceType": "c5.large"}, {"InstanceType": "c5.large", **profile}) == []
+    assert data_changes({"InstanceType": "c5.large", **profile}, {"InstanceType": "c5.large"}) != []
+    assert data_changes({"InstanceType": "c5.large", **profile}, {"InstanceType": "c5.large", **profile}) == []
