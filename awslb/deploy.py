@@ -219,7 +219,7 @@ def refuse_replacements(the_plan: planning.Plan) -> None:
     if risky:
         step = risky[0]
         raise InputError(f"{step.reason}: this replaces {step.kind.replace('_', ' ')} {step.id} "
-                         f"({step.observed.name if step.observed else step.name}; clients get a new DNS name)",
+                         f"({step.observed.name if step.observed else step.name}), which clients connect to: "
                          "pass --allow-replace to replace it, or keep the current value")
 
 

@@ -573,6 +573,108 @@ class HaproxySection(Model):
         return self
 
 
+SSM_PARAMETER = re.compile(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+INSTANCE_PROFILE = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
+KEY_NAME = re.compile(r"[ -~]{1,255}")
+PIP_SPEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=<>!~,\[\]:/@-]{0,255}")
+
+
+class RedirectorSection(Model):
+    """Least-loaded redirect (seeds 002, 004): redirector instances the edges report to."""
+
+    ami: str = Field(description="a plain Linux image with python3 and the AWS CLI (Amazon Linux 2023)")
+    addresses: list[str] = Field(description="private IPv4 address of each redirector, in the stack's subnets; "
+                                             "the edges report to all of them")
+    key_parameter: str = Field(description="SSM SecureString holding the shared report key (awslb redirector keygen)")
+    instance_profile: str = Field(description="instance profile allowed ssm:GetParameter on the parameters")
+    admin_token_parameter: str | None = Field(default=None, description="SSM SecureString: bearer token of the "
+                                                                        "drain/ready API (off without it)")
+    instance_type: str = "t3.small"
+    http_port: Port = 8088
+    report_port: Port = 1934
+    clients: list[str] = Field(default=["0.0.0.0/0", "::/0"], description="who may ask GET /redirect")
+    server_info: bool = Field(default=False, description="serve GET /servers (off in production)")
+    edge_address: Literal["public", "private"] = Field(
+        default="public", description="the edges' address handed to clients: public or private IPv4")
+    report_interval: float = Field(default=2.5, ge=0.5, le=60, description="seconds between an edge's reports")
+    elastic_ip: bool = Field(default=False, description="an Elastic IP per redirector, for clients outside the VPC")
+    key_name: str | None = None
+    package: str = Field(default="awslb", description="what pip installs on the redirectors (a pin or a URL)")
+
+    @field_validator("ami")
+    @classmethod
+    def _ami(cls, v: str) -> str:
+        if not AMI_ID.fullmatch(v):
+            raise ValueError(f"not an image id (ami-...): {v!r}")
+        return v
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        if not 1 <= len(v) <= 5:
+            raise ValueError("one to five redirectors")
+        out = []
+        for a in v:
+            try:
+                ip = ipaddress.IPv4Address(a)
+            except ValueError:
+                raise ValueError(f"not a private IPv4 address: {a!r}") from None
+            if not ip.is_private or ip.is_loopback:
+                raise ValueError(f"not a private IPv4 address: {a!r}")
+            out.append(str(ip))
+        if len(set(out)) != len(out):
+            raise ValueError("an address is given twice")
+        return out
+
+    @field_validator("key_parameter", "admin_token_parameter")
+    @classmethod
+    def _parameter(cls, v: str | None) -> str | None:
+        if v is not None and (not SSM_PARAMETER.fullmatch(v) or len(v) > 1011):
+            raise ValueError(f"not an SSM parameter name (letters, digits, _.- and /): {v!r}")
+        return v
+
+    @field_validator("instance_profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        if not INSTANCE_PROFILE.fullmatch(v):
+            raise ValueError(f"not an instance profile name: {v!r}")
+        return v
+
+    @field_validator("instance_type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if not INSTANCE_TYPE.fullmatch(v):
+            raise ValueError(f"not an instance type (like t3.small): {v!r}")
+        return v
+
+    @field_validator("clients")
+    @classmethod
+    def _clients(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one CIDR block")
+        return [_cidr(c) for c in v]
+
+    @field_validator("key_name")
+    @classmethod
+    def _key_name(cls, v: str | None) -> str | None:
+        if v is not None and not KEY_NAME.fullmatch(v):
+            raise ValueError(f"not a key pair name: {v!r}")
+        return v
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, v: str) -> str:
+        if not PIP_SPEC.fullmatch(v):
+            raise ValueError(f"not a pip requirement or URL: {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _ports(self) -> RedirectorSection:
+        if self.http_port == self.report_port:
+            raise ValueError("report_port: must differ from redirector.http_port")
+        return self
+
+
 class StackSpec(Model):
     stack: StackSection = StackSection()
     image: ImageSection | None = None
@@ -580,6 +682,7 @@ class StackSpec(Model):
     launch: LaunchSection | None = None
     autoscaling: AutoscalingSection | None = None
     haproxy: HaproxySection | None = None
+    redirector: RedirectorSection | None = None
 
     @property
     def name(self) -> str:
@@ -597,6 +700,9 @@ class StackSpec(Model):
             if len(asg.instance_types) == 1 and asg.instance_types[0] != self.launch.instance_type:
                 raise ValueError("autoscaling.instance_types: one type must match launch.instance_type "
                                  "(give several for a mixed-instances group)")
+        if self.redirector is not None and self.launch is not None and self.launch.kind == "config":
+            raise ValueError("redirector: the edges' reports need launch.kind = \"template\" (a launch "
+                             "template carries the instance profile that reads the key)")
         if self.launch is not None and self.launch.ami is None and self.image is None:
             raise ValueError("image: a [launch] section needs an [image] section or launch.ami")
         return self

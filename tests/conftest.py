@@ -49,6 +49,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AWSLB_POLL", "0.01")
     # Emulated instances have made-up (even public) addresses: never fetch their stat pages.
     monkeypatch.setenv("AWSLB_STATS", "off")
+    # Nothing under test may ask the real instance metadata service (a closed loopback port).
+    monkeypatch.setenv("AWSLB_METADATA_URL", "http://127.0.0.1:9")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -314,6 +314,7 @@ COMMAND_MODULES = (
     "userdata",
     "haproxy",
     "agent",
+    "redirector",
     "wcs",
     "iam",
     "sandbox",

@@ -33,6 +33,18 @@ def serve(
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between samples.")] = 2.0,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds the whole stat page "
                                            "may take (at most --interval).")] = 1.5,
+    report_to: Annotated[list[str] | None, typer.Option("--report-to", help="Send load reports to this "
+                                                        "redirector, HOST:PORT (repeat for several).")] = None,
+    report_key_file: Annotated[str | None, typer.Option("--report-key-file", help="The redirectors' shared "
+                                                        "key (mode 0600).")] = None,
+    report_interval: Annotated[float, typer.Option("--report-interval", help="Seconds between "
+                                                   "reports.")] = 2.5,
+    redirect_address: Annotated[str | None, typer.Option("--redirect-address", help="Address clients are "
+                                                         "sent to (default: the instance's public IPv4).")] = None,
+    edge_id: Annotated[str | None, typer.Option("--edge-id", help="This edge's id in reports (default: "
+                                                "the instance id, else the host name).")] = None,
+    report_app: Annotated[list[str] | None, typer.Option("--report-app", help="Applications this edge "
+                                                         "serves (repeat; default: all).")] = None,
 ) -> None:
     """Answer HAProxy agent checks from a verdict refreshed on a timer."""
     from awslb.errors import UsageError
@@ -52,6 +64,10 @@ def serve(
         st.ui.info(f"verdict: {v.reply().strip()}")
 
     a = agent.Agent(stat_url, limits, interval=interval, timeout=timeout, allow=networks, on_change=changed)
+    from awslb.cli.redirector import reporter
+
+    rep = reporter(report_to or [], report_key_file, report_interval, redirect_address, edge_id,
+                   report_app or [], a, st.ui)
 
     def ready(addrs: list[tuple]) -> None:
         where = ", ".join(f"{x[0]}:{x[1]}" for x in addrs)
@@ -59,6 +75,10 @@ def serve(
         if not allow:
             who += " (the default --allow; others are refused)"
         st.ui.info(f"awslb agent on {where}, answering {who}; stat page {stat_url}")
+        if rep is not None:  # after the first sample: the first report carries a real verdict
+            rep.start()
+            st.ui.info(f"reporting as {rep.edge} ({rep.address}) every {rep.interval:g}s to "
+                       + ", ".join(f"{h}:{p}" for h, p in rep.targets))
 
     try:
         agent.run(a, bind, port, ready)
@@ -66,6 +86,9 @@ def serve(
         from awslb.errors import AwslbError
 
         raise AwslbError(f"agent: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+    finally:
+        if rep is not None:
+            rep.stop()
 
 
 @agent_app.command("check")

@@ -14,6 +14,7 @@ from awslb.resources.launch_config import LaunchConfig
 from awslb.resources.launch_template import LaunchTemplate
 from awslb.resources.listener import Listener
 from awslb.resources.load_balancer import LoadBalancer
+from awslb.resources.redirector import ElasticIp, Redirector
 from awslb.resources.security_group import SecurityGroup
 from awslb.resources.target_group import TargetGroup
 
@@ -27,6 +28,8 @@ KINDS: tuple[Kind, ...] = (
     LaunchTemplate(),
     LaunchConfig(),
     AutoscalingGroup(),
+    Redirector(),
+    ElasticIp(),
 )
 
 

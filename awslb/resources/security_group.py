@@ -8,6 +8,9 @@ the HAProxy agent port (9707) only from the balancer's group; 80, 443, 8888, 909
 1935/udp and the WebRTC media range (30000-33000/udp) from anywhere, because media goes
 straight to the instances, never through the balancer; SSH only from ``ssh_cidr``.
 
+With a ``[redirector]`` section, ``redirector-sg`` opens the redirect API (8088) to its
+clients and the report port (1934/udp) only to the media servers' group.
+
 With a ``[haproxy]`` section there is a third group, ``haproxy-sg``, for the HAProxy host:
 its frontend (443) and HTTP redirect (80) open to clients, and the instance group opens the
 WebSocket/stat ports and the agent port to it as well (seed 001).
@@ -80,6 +83,24 @@ def instance_rules(spec: StackSpec, lb_group: Any, haproxy_group: Any = None) ->
     return rules
 
 
+def redirector_group(spec: StackSpec, net: Network) -> Resource:
+    """The redirectors' group: clients ask on the HTTP port; the edges' reports (UDP) come only
+    from the media servers' group (seed 002: the balancer's UDP port, open to the edges)."""
+    red = spec.redirector
+    assert red is not None
+    name = names.physical(spec.name, "redirector")
+    rules: list[Any] = [["tcp", red.http_port, red.http_port, cidr] for cidr in red.clients]
+    rules.append(["udp", red.report_port, red.report_port, Ref("instance-sg", "id")])
+    if spec.stack.ssh_cidr:
+        rules.append(["tcp", 22, 22, spec.stack.ssh_cidr])
+    return Resource("security_group", "redirector-sg", name, {
+        "vpc_id": net.vpc_id,
+        "description": f"awslb {spec.name}: least-loaded redirect (reports from the media servers only)",
+        "ingress": rules,
+        "tags": names.tags(spec.name, "redirector-sg", name, spec.stack.tags),
+    })
+
+
 class SecurityGroup(Kind):
     kind = "security_group"
     label = "security group"
@@ -103,6 +124,8 @@ class SecurityGroup(Kind):
                 "tags": names.tags(stack, "haproxy-sg", hp_name, tags),
             }))
         haproxy_group = Ref("haproxy-sg", "id") if spec.haproxy is not None else None
+        if spec.redirector is not None:
+            out.append(redirector_group(spec, net))
         return out + [
             Resource(self.kind, "lb-sg", lb_name, {
                 "vpc_id": net.vpc_id,
