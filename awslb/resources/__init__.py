@@ -9,6 +9,9 @@ from __future__ import annotations
 from awslb.resources.autoscaling_group import AutoscalingGroup
 from awslb.resources.base import Kind
 from awslb.resources.classic_lb import ClassicLoadBalancer
+from awslb.resources.dns_function import DnsFunction
+from awslb.resources.events_rule import EventsRule
+from awslb.resources.iam_role import IamRole
 from awslb.resources.image import Image
 from awslb.resources.launch_config import LaunchConfig
 from awslb.resources.launch_template import LaunchTemplate
@@ -27,6 +30,9 @@ KINDS: tuple[Kind, ...] = (
     LaunchTemplate(),
     LaunchConfig(),
     AutoscalingGroup(),
+    IamRole(),
+    DnsFunction(),
+    EventsRule(),
 )
 
 

@@ -22,6 +22,7 @@ from awslb import names
 from awslb.aws import Aws
 from awslb.errors import InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
+from awslb.resources.iam_role import instance_profile
 from awslb.resources.instances import find_instances
 from awslb.spec import LaunchSection, StackSpec
 from awslb.userdata import render_userdata
@@ -29,7 +30,7 @@ from awslb.userdata import render_userdata
 LOGICAL_ID = "launch-template"
 # The LaunchTemplateData keys awslb sets and compares; anything else in a version is left alone.
 MANAGED = ("ImageId", "InstanceType", "KeyName", "SecurityGroupIds", "UserData", "MetadataOptions",
-           "BlockDeviceMappings", "TagSpecifications", "HibernationOptions", "Monitoring")
+           "BlockDeviceMappings", "TagSpecifications", "HibernationOptions", "Monitoring", "IamInstanceProfile")
 TAGGED_TYPES = ("instance", "volume")
 NO_USERDATA = "none"
 
@@ -162,6 +163,9 @@ class LaunchTemplate(Kind):
         }
         if launch.key_name:
             data["KeyName"] = launch.key_name
+        profile = instance_profile(spec)
+        if profile is not None:  # the stack's instance role (awslb/resources/iam_role.py)
+            data["IamInstanceProfile"] = {"Arn": profile}
         script = rendered_userdata(launch)
         if script is not None:
             # LaunchTemplateData.UserData must be base64 already: boto3 encodes it only for RunInstances.
