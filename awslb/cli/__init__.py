@@ -132,6 +132,7 @@ def root(
 # The command modules, in the order their commands appear in --help.
 COMMAND_MODULES = (
     "stack",
+    "dns",
     "wizard",
     "ami",
     "elb",

@@ -241,8 +241,16 @@ class DnsFunction(Kind):
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
         env = obs.attrs.get("env", {})
-        return {"zone": env.get("ZONE_NAME"), "records": env.get("RECORD_PATTERN"), "address": env.get("ADDRESS"),
-                "webhook": env.get("WEBHOOK_URL", "none")}
+        out: dict[str, Any] = {"zone": env.get("ZONE_NAME"), "pattern": env.get("RECORD_PATTERN"),
+                               "address": env.get("ADDRESS"), "webhook": env.get("WEBHOOK_URL", "none")}
+        if env.get("ZONE_ID") and env.get("ZONE_NAME"):
+            naming = dns.Naming(env["ZONE_NAME"], env.get("RECORD_PATTERN", "{instance_id}"))
+            sets = ctx.aws.paginate("route53", "list_resource_record_sets", "ResourceRecordSets",
+                                    HostedZoneId=env["ZONE_ID"])
+            # Each server's record: "i-0abc → i-0abc.media.example.com 203.0.113.7".
+            out["records"] = "; ".join(f"{r.instance_id} → {r.name.rstrip('.')} {r.address or '(no address)'}"
+                                       for r in dns.owned(sets, naming)) or "none"
+        return out
 
     def operations(self) -> dict[str, list[str]]:
         return {
@@ -292,3 +300,33 @@ def delete_records(aws: Aws, stack: str, env: Mapping[str, str]) -> int:
         aws.call("route53", "change_resource_record_sets", HostedZoneId=env["ZONE_ID"],
                  ChangeBatch={"Comment": change.reason, "Changes": change.batch()})
     return len(doomed)
+
+
+def function_env(aws: Aws, stack: str) -> dict[str, str]:
+    """The stack's DNS function's configuration (its environment without the webhook secret)."""
+    from awslb.ui import UI
+
+    ctx = Context(aws, stack, UI("text", color=False))
+    found = [o for o in DnsFunction().discover(ctx) if o.id == LOGICAL_ID]
+    if not found:
+        raise InputError(f"STACK: stack {stack} has no DNS function in {aws.region} (no [dns] section, or not up)")
+    return dict(found[0].attrs.get("env") or {})
+
+
+def sync_records(aws: Aws, stack: str, dry_run: bool = False) -> list[dict[str, str]]:
+    """`awslb dns sync`: records for every InService instance of the group, none for any other.
+
+    The same reconcile as the function's (awslb.node.dns_handler.sync), run from the operator's
+    machine with awslb's clients; the webhook is not called. Returns the changes (made, or to make).
+    """
+    from awslb.aws import mapped
+    from awslb.node import dns_handler
+
+    env = function_env(aws, stack)
+    env.pop("WEBHOOK_URL", None)
+    cfg = dns_handler.Config.from_env(env)
+    with mapped("ChangeResourceRecordSets"):
+        changes = dns_handler.sync(aws.client("route53"), aws.client("ec2"), aws.client("autoscaling"), cfg,
+                                   dry_run=dry_run)
+    return [{"action": c.action, "record": c.name.rstrip("."), "instance_id": c.instance_id,
+             "address": c.address or "", "reason": c.reason} for c in changes]

@@ -63,6 +63,18 @@ ALLOWED_UNUSED = {
     "autoscaling:SetDesiredCapacity": "`asg scale` of the group",
     "autoscaling:StartInstanceRefresh": "`asg refresh` (moto lacks it)",
     "ec2:CopyImage": "image.copy_to (no example copies)",
+    # Roles, the DNS function and its rule (awslb/resources/iam_role.py, dns_function.py, events_rule.py).
+    "iam:TagRole": "tag on create (CreateRole with Tags); tags changed in place",
+    "iam:TagInstanceProfile": "tag on create (CreateInstanceProfile with Tags)",
+    "iam:UpdateAssumeRolePolicy": "update",
+    "iam:AttachRolePolicy": "launch.ssm = true (moto has no AWS managed policies: tests/aws/test_fleet.py)",
+    "iam:DetachRolePolicy": "update (launch.ssm switched off); down of a role with launch.ssm",
+    "lambda:TagResource": "update",
+    "lambda:UpdateFunctionCode": "update (another awslb version's code)",
+    "lambda:UpdateFunctionConfiguration": "update",
+    "events:TagResource": "update",
+    "route53:ChangeResourceRecordSets": "down with records left by the function (tests/aws/test_fleet.py)",
+    "route53:GetHostedZone": "dns.zone given by id",
     # Reads that only some inputs or states make.
     "ec2:DescribeInstances": "existing servers named in the stack (targets, image.from_instance)",
     "iam:ListServerCertificates": "an IAM server certificate instead of ACM",
