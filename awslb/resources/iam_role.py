@@ -58,6 +58,11 @@ def partition(region: str | None) -> str:
     return "aws"
 
 
+def managed_arn(region: str, name: str) -> str:
+    """The ARN of one of AWS's managed policies."""
+    return f"arn:{partition(region)}:iam::aws:policy/{name}"
+
+
 def trust(service: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
@@ -144,7 +149,7 @@ class IamRole(Kind):
         statements = instance_statements(spec, region)
         managed = []
         if launch is not None and launch.ssm:
-            managed.append(f"arn:{partition(region)}:iam::aws:policy/{SSM_POLICY}")
+            managed.append(managed_arn(region, SSM_POLICY))
         if statements or managed:
             out.append(self._resource(spec, INSTANCE_ROLE, "ec2.amazonaws.com", statements, managed, True,
                                       "awslb: the stack's media servers"))
