@@ -119,6 +119,8 @@ ON_OWN: dict[str, tuple[str, str]] = {
     "autoscaling:DeletePolicy": _ASG,
     "autoscaling:PutWarmPool": _ASG,
     "autoscaling:DeleteWarmPool": _ASG,
+    "autoscaling:PutLifecycleHook": _ASG,
+    "autoscaling:DeleteLifecycleHook": _ASG,
     "autoscaling:AttachLoadBalancerTargetGroups": _ASG,
     "autoscaling:DetachLoadBalancerTargetGroups": _ASG,
     "autoscaling:AttachLoadBalancers": _ASG,

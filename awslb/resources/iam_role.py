@@ -73,7 +73,12 @@ def launch_hook_used(spec: StackSpec) -> bool:
     (which completes the hook at its end); someone else's user-data would leave every launch
     waiting until the hook's timeout."""
     asg, launch = spec.autoscaling, spec.launch
-    return (asg is not None and asg.warm_pool is not None and launch is not None and launch.userdata != "none"
+    # Only a *stopped* pool: its instances boot again to enter service, where the boot unit
+    # completes the hook; a running or hibernated one (resumed, not booted) would wait out the
+    # hook's timeout, so those get no launch hook (nor a schedule that switches the pool's state).
+    return (asg is not None and asg.warm_pool is not None and asg.warm_pool.state == "stopped"
+            and not any(e.warm_pool for e in asg.schedule)
+            and launch is not None and launch.userdata != "none"
             and asg.launch_template is None and asg.launch_config is None)
 
 

@@ -210,3 +210,71 @@ def test_the_webhook_secret_reaches_the_function_and_nowhere_else(cli, moto, mon
         assert cli("up", "-f", str(f), "--yes").exit_code == 0
     assert [op for _, op in rec.mutating] == ["UpdateFunctionConfiguration"]
     assert cli("down", STACK, "--yes").exit_code == 0
+
+
+def test_hooks_metric_policy_and_boot_unit(cli, moto, tmp_path: Path) -> None:
+    import base64
+
+    seed_account(Aws(region=REGION))
+    assert cli("up", "-f", str(EXAMPLE), "--yes").exit_code == 0
+    asg = boto("autoscaling")
+    hooks = {h["LifecycleHookName"]: h for h in
+             asg.describe_lifecycle_hooks(AutoScalingGroupName="fleet-asg")["LifecycleHooks"]}
+    assert hooks["awslb-drain"]["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
+    assert (hooks["awslb-drain"]["HeartbeatTimeout"], hooks["awslb-drain"]["DefaultResult"]) == (300, "CONTINUE")
+    assert hooks["awslb-launch"]["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_LAUNCHING"
+    assert hooks["awslb-launch"]["DefaultResult"] == "ABANDON"
+    [policy] = asg.describe_policies(AutoScalingGroupName="fleet-asg")["ScalingPolicies"]
+    metric = policy["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]
+    assert (metric["Namespace"], metric["MetricName"], metric["Period"]) == ("awslb/Media", "Viewers", 10)
+    assert policy["TargetTrackingConfiguration"]["TargetValue"] == 200
+    # The user-data installs the unit that completes the launch hook on every boot.
+    [version] = boto("ec2").describe_launch_template_versions(
+        LaunchTemplateName="fleet-launch-template", Versions=["$Default"])["LaunchTemplateVersions"]
+    script = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
+    assert "awslb-launch-hook.service" in script and "HOOK=awslb-launch" in script and "GROUP=fleet-asg" in script
+
+    # No drain any more: the drain hook goes, the launch hook stays; then a re-run does nothing.
+    f = tmp_path / "s.toml"
+    f.write_text(EXAMPLE.read_text().replace("[autoscaling.drain]", "[unused]").replace(
+        "max_time = 3600", "").replace("heartbeat = 300", ""))
+    f.write_text(f.read_text().replace("[unused]", ""))
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 0, r.stderr
+    names = [h["LifecycleHookName"] for h in asg.describe_lifecycle_hooks(AutoScalingGroupName="fleet-asg")[
+        "LifecycleHooks"]]
+    assert names == ["awslb-launch"]
+    rec = Calls()
+    with aws_mod.hooked("before-call", rec):
+        assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    assert rec.mutating == []
+    assert cli("down", STACK, "--yes").exit_code == 0
+
+
+@pytest.mark.parametrize(("extra", "key"), [
+    ("[autoscaling.drain]\nmax_time = 40000\nheartbeat = 300\n", "autoscaling.drain.max_time"),
+    ('[autoscaling]\nmin = 0\nmetric = "viewers"\n', "autoscaling.target"),
+    ('[autoscaling]\nmin = 0\n[[autoscaling.schedule]]\nname = "peak"\ncron = "0 11 * * *"\n',
+     "autoscaling.schedule.0.desired"),
+    ('[autoscaling]\nmin = 0\n[[autoscaling.schedule]]\nname = "peak"\ncron = "0 11 * *"\ndesired = 2\n',
+     "autoscaling.schedule.0.cron"),
+])
+def test_bad_fleet_keys_name_the_key(cli, tmp_path: Path, calls, extra: str, key: str) -> None:
+    f = tmp_path / "s.toml"
+    base = '[stack]\nname = "x"\n[image]\nid = "ami-1e749f67"\n[launch]\nuserdata = "none"\n'
+    if not extra.startswith("[autoscaling]"):
+        base += "[autoscaling]\nmin = 0\n"
+    f.write_text(base + extra)
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 4, r.stderr
+    assert key in r.stderr and "Traceback" not in r.stderr
+    assert calls.mutating == []
+
+
+def test_a_drain_longer_than_the_balancer_allows_is_refused(cli, tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('[stack]\nname = "x"\n[image]\nid = "ami-1e749f67"\n[launch]\nuserdata = "none"\n'
+                 '[load_balancer]\nderegistration_delay = 900\n'
+                 '[autoscaling]\nmin = 0\n[autoscaling.drain]\nmax_time = 600\n')
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 4 and "load_balancer.deregistration_delay" in r.stderr, r.stderr
