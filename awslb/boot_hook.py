@@ -16,7 +16,13 @@ enters service.
 
 from __future__ import annotations
 
+import re
 import shlex
+from typing import Any
+
+from awslb.errors import InputError
+from awslb.spec import StackSpec
+from awslb.userdata import USERDATA_LIMIT
 
 UNIT = "awslb-launch-hook.service"
 SCRIPT = "/usr/local/sbin/awslb-launch-hook"
@@ -83,13 +89,47 @@ def footer(group: str, hook: str) -> str:
             .replace("__GROUP__", shlex.quote(group)).replace("__HOOK__", shlex.quote(hook)))
 
 
-def with_launch_hook(script: str | None, spec: object) -> str | None:
-    """``script`` with the footer when the stack's group has a launch hook, else unchanged."""
+# Names that go into the agent's systemd ExecStart line unquoted: no space, quote, % or $.
+AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,254}")
+
+
+def agent_vars(spec: StackSpec) -> dict[str, Any]:
+    """The agent's fleet flags for the stack: drain on scale-in, media metrics (or {})."""
+    from awslb.resources.autoscaling_group import DRAIN_HOOK, group_name
+    from awslb.resources.iam_role import MEDIA_METRICS
+
+    asg = spec.autoscaling
+    if asg is None or (asg.drain is None and asg.metric not in MEDIA_METRICS):
+        return {}
+    group = group_name(spec)
+    if not AGENT_NAME.fullmatch(group):
+        raise InputError(f"autoscaling.name: the agent's group name must be letters, digits and _.@+=- only: "
+                         f"{group!r}")
+    out: dict[str, Any] = {}
+    if asg.drain is not None:
+        out.update(agent_lifecycle_hook=DRAIN_HOOK, agent_group=group, agent_max_drain=asg.drain.max_time,
+                   agent_heartbeat=asg.drain.heartbeat)
+    if asg.metric in MEDIA_METRICS:
+        out["agent_metrics_group"] = group
+    return out
+
+
+def fleet_userdata(script: str | None, spec: StackSpec) -> str | None:
+    """``script`` with what the fleet needs appended: the agent running with its fleet flags
+    (drain, metrics), and the launch hook's boot unit; unchanged when the stack needs neither."""
+    from awslb.render import render
     from awslb.resources.autoscaling_group import LAUNCH_HOOK, group_name
     from awslb.resources.iam_role import launch_hook_used
-    from awslb.spec import StackSpec
 
-    assert isinstance(spec, StackSpec)
-    if script is None or not launch_hook_used(spec):
+    if script is None:
         return script
-    return script.rstrip("\n") + "\n" + footer(group_name(spec), LAUNCH_HOOK)
+    out = script.rstrip("\n") + "\n"
+    fleet = agent_vars(spec)
+    if fleet:
+        out += "\n" + render("userdata/partials/agent.sh.j2", **fleet).rstrip("\n") + "\n"
+    if launch_hook_used(spec):
+        out += footer(group_name(spec), LAUNCH_HOOK)
+    if len(out.encode()) > USERDATA_LIMIT:
+        raise InputError(f"launch.userdata: with the fleet's agent and boot unit the script is "
+                         f"{len(out.encode())} bytes; EC2 user-data is limited to {USERDATA_LIMIT}")
+    return out

@@ -91,13 +91,18 @@ def _fleet_loops(a: Any, stat_url: str, hook: str | None, group: str | None, max
     if hook is not None and group is not None:
         from awslb.node import lifecycle
 
-        imds = lifecycle.Imds()
-        iid = imds.get("instance-id") or ""
-        try:
-            h = lifecycle.Hook(group, hook, iid, heartbeat_timeout=heartbeat, max_drain=max_drain)
-            h.check()
+        try:  # checked before anything is asked of the metadata service
+            lifecycle.Hook(group, hook, "", heartbeat_timeout=heartbeat, max_drain=max_drain).check()
         except ValueError as exc:
             raise UsageError(f"--max-drain: {exc}") from None
+        imds = lifecycle.Imds()
+        iid = imds.get("instance-id")
+        if iid is None:
+            from awslb.errors import AwslbError
+
+            raise AwslbError("--lifecycle-hook: the instance metadata service (IMDSv2) did not answer",
+                             "run the agent on the EC2 instance of the group, with IMDS enabled")
+        h = lifecycle.Hook(group, hook, iid, heartbeat_timeout=heartbeat, max_drain=max_drain)
         from awslb.node.awsapi import client
 
         drainer = lifecycle.Drainer(h, imds, client("autoscaling"), lifecycle.stat_sessions(stat_url),

@@ -23,7 +23,7 @@ from typing import Any
 
 from awslb import names
 from awslb.aws import Aws
-from awslb.boot_hook import with_launch_hook
+from awslb.boot_hook import fleet_userdata
 from awslb.errors import AwsError
 from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
 from awslb.resources.iam_role import instance_profile
@@ -81,7 +81,7 @@ class LaunchConfig(Kind):
         profile = instance_profile(spec)
         if profile is not None:  # the stack's instance role (awslb/resources/iam_role.py)
             props["IamInstanceProfile"] = profile
-        script = with_launch_hook(rendered_userdata(launch), spec)  # a warm pool's hook: awslb/boot_hook.py
+        script = fleet_userdata(rendered_userdata(launch), spec)  # a warm pool's hook: awslb/boot_hook.py
         if script is not None:
             # Plain text: boto3 base64-encodes UserData for CreateLaunchConfiguration itself.
             props["UserData"] = script

@@ -20,7 +20,7 @@ from typing import Any
 
 from awslb import names
 from awslb.aws import Aws
-from awslb.boot_hook import with_launch_hook
+from awslb.boot_hook import fleet_userdata
 from awslb.errors import InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
 from awslb.resources.iam_role import instance_profile
@@ -167,7 +167,7 @@ class LaunchTemplate(Kind):
         profile = instance_profile(spec)
         if profile is not None:  # the stack's instance role (awslb/resources/iam_role.py)
             data["IamInstanceProfile"] = {"Arn": profile}
-        script = with_launch_hook(rendered_userdata(launch), spec)  # a warm pool's hook: awslb/boot_hook.py
+        script = fleet_userdata(rendered_userdata(launch), spec)  # a warm pool's hook: awslb/boot_hook.py
         if script is not None:
             # LaunchTemplateData.UserData must be base64 already: boto3 encodes it only for RunInstances.
             data["UserData"] = base64.b64encode(script.encode()).decode()

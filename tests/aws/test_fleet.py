@@ -233,6 +233,9 @@ def test_hooks_metric_policy_and_boot_unit(cli, moto, tmp_path: Path) -> None:
         LaunchTemplateName="fleet-launch-template", Versions=["$Default"])["LaunchTemplateVersions"]
     script = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
     assert "awslb-launch-hook.service" in script and "HOOK=awslb-launch" in script and "GROUP=fleet-asg" in script
+    # ...and runs the agent with the drain hook and the media metrics of the group.
+    assert ("--lifecycle-hook awslb-drain --group fleet-asg --max-drain 3600 --heartbeat 300 "
+            "--metrics-group fleet-asg") in script
 
     # No drain any more: the drain hook goes, the launch hook stays; then a re-run does nothing.
     f = tmp_path / "s.toml"
@@ -278,3 +281,32 @@ def test_a_drain_longer_than_the_balancer_allows_is_refused(cli, tmp_path: Path)
                  '[autoscaling]\nmin = 0\n[autoscaling.drain]\nmax_time = 600\n')
     r = cli("up", "-f", str(f), "--yes")
     assert r.exit_code == 4 and "load_balancer.deregistration_delay" in r.stderr, r.stderr
+
+
+def test_the_drainers_admin_state_switches_the_agents_verdict() -> None:
+    from awslb.node import agent
+
+    a = agent.Agent("http://127.0.0.1:9/")
+    a.set(agent.Verdict("up", 60, "cpu at 40%"))
+    assert a.reply == b"up ready 60%\n"
+    a.set_admin("drain")  # what lifecycle.Drainer calls when the group terminates the server
+    assert a.reply.startswith(b"up drain")
+    a.set(agent.Verdict("up", 90, "idle"))  # a new sample does not undo the drain
+    assert a.reply.startswith(b"up drain")
+    a.set_admin("ready")
+    a.set(agent.Verdict("up", 90, "idle"))
+    assert a.reply == b"up ready 90%\n"
+    with pytest.raises(ValueError):
+        a.set_admin("maint")
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["--lifecycle-hook", "awslb-drain"], "--lifecycle-hook"),
+    (["--lifecycle-hook", "awslb-drain", "--group", "g", "--max-drain", "40000", "--heartbeat", "300"],
+     "--max-drain"),
+    (["--metrics-group", "a b"], "--metrics-group"),
+    (["--group", "x;y", "--lifecycle-hook", "h"], "--group"),
+])
+def test_agent_fleet_flags_are_checked_before_serving(cli, args: list[str], flag: str) -> None:
+    r = cli("agent", "serve", "--port", "1", *args)
+    assert r.exit_code == 2 and flag in r.stderr, r.stderr
