@@ -120,6 +120,8 @@ ON_OWN: dict[str, tuple[str, str]] = {
     "autoscaling:PutWarmPool": _ASG,
     "autoscaling:DeleteWarmPool": _ASG,
     "autoscaling:PutLifecycleHook": _ASG,
+    "autoscaling:PutScheduledUpdateGroupAction": _ASG,
+    "autoscaling:DeleteScheduledAction": _ASG,
     "autoscaling:DeleteLifecycleHook": _ASG,
     "autoscaling:AttachLoadBalancerTargetGroups": _ASG,
     "autoscaling:DetachLoadBalancerTargetGroups": _ASG,

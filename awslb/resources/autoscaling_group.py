@@ -209,6 +209,7 @@ class AutoscalingGroup(Kind):
             "policy": policy,
             "warm_pool": pool,
             "hooks": lifecycle_hooks(spec),
+            "schedule": scheduled_actions(asg),
             "tags": sorted(tags, key=lambda t: str(t[0])),
             "launch_config_base": lc_base,
         })]
@@ -234,6 +235,8 @@ class AutoscalingGroup(Kind):
             "warm_pool": pool_attrs(pool),
             "hooks": hook_attrs(ctx.aws.call("autoscaling", "describe_lifecycle_hooks",
                                              AutoScalingGroupName=name).get("LifecycleHooks", [])),
+            "schedule": schedule_attrs(ctx.aws.paginate("autoscaling", "describe_scheduled_actions",
+                                                        "ScheduledUpdateGroupActions", AutoScalingGroupName=name)),
             "tags": sorted([[t["Key"], t.get("Value", ""), bool(t.get("PropagateAtLaunch"))] for t in tag_items],
                            key=lambda t: str(t[0])),
         })
@@ -256,6 +259,8 @@ class AutoscalingGroup(Kind):
         out += changed("warm pool", _show(props["warm_pool"]), _show(a.get("warm_pool")))
         out += changed("lifecycle hooks", [_show(h) for h in props.get("hooks", [])],
                        [_show(h) for h in a.get("hooks", [])])
+        out += changed("scheduled actions", [_show(h) for h in props.get("schedule", [])],
+                       [_show(h) for h in a.get("schedule", [])])
         want_tags = {t[0]: (t[1], t[2]) for t in props["tags"]}
         have_tags = {t[0]: (t[1], t[2]) for t in a.get("tags", [])}
         if want_tags != have_tags:
@@ -286,6 +291,7 @@ class AutoscalingGroup(Kind):
             params["LifecycleHookSpecificationList"] = [hook_params(h) for h in props["hooks"]]
         ctx.aws.call("autoscaling", "create_auto_scaling_group", **params)
         sync_hooks(ctx.aws, res.name, props.get("hooks", []), None)
+        sync_schedule(ctx.aws, res.name, props.get("schedule", []), [])
         if props["policy"] is not None:
             put_policy(ctx.aws, res.name, props["policy"])
         if props["warm_pool"] is not None:
@@ -331,6 +337,7 @@ class AutoscalingGroup(Kind):
         if props["warm_pool"] is not None and props["warm_pool"] != a.get("warm_pool"):
             put_pool(ctx.aws, name, props["warm_pool"])
         sync_hooks(ctx.aws, name, props.get("hooks", []), a.get("hooks", []))
+        sync_schedule(ctx.aws, name, props.get("schedule", []), a.get("schedule", []))
         self._sync_tags(ctx, name, props["tags"], a.get("tags", []))
         old = (a.get("launch") or {}).get("config")
         base = props.get("launch_config_base")
@@ -419,7 +426,7 @@ class AutoscalingGroup(Kind):
         return {
             "read": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribePolicies",
                      "autoscaling:DescribeWarmPool", "autoscaling:DescribeInstanceRefreshes",
-                     "autoscaling:DescribeLifecycleHooks",
+                     "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeScheduledActions",
                      "autoscaling:DescribeLaunchConfigurations", "ec2:DescribeLaunchTemplates",
                      "ec2:DescribeSubnets", "elasticloadbalancing:DescribeTargetGroups",
                      "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetHealth"],
@@ -427,6 +434,7 @@ class AutoscalingGroup(Kind):
                       "autoscaling:DeleteAutoScalingGroup", "autoscaling:PutScalingPolicy",
                       "autoscaling:DeletePolicy", "autoscaling:PutWarmPool", "autoscaling:DeleteWarmPool",
                       "autoscaling:PutLifecycleHook", "autoscaling:DeleteLifecycleHook",
+                      "autoscaling:PutScheduledUpdateGroupAction", "autoscaling:DeleteScheduledAction",
                       "autoscaling:AttachLoadBalancerTargetGroups", "autoscaling:DetachLoadBalancerTargetGroups",
                       "autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers",
                       "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags",
@@ -576,6 +584,42 @@ def sync_hooks(aws: Aws, group: str, want: list[Mapping[str, Any]], have: list[M
             aws.call("autoscaling", "put_lifecycle_hook", AutoScalingGroupName=group, **hook_params(hook))
     for name in sorted(set(by_name) - {h["name"] for h in want}):
         aws.find("autoscaling", "delete_lifecycle_hook", AutoScalingGroupName=group, LifecycleHookName=name)
+
+
+SCHEDULE_PREFIX = "awslb-"
+
+
+def scheduled_actions(asg: AutoscalingSection) -> list[dict[str, Any]]:
+    """``[[autoscaling.schedule]]`` entries that set capacity, as scheduled actions (awslb-NAME).
+    A warm-pool state is not a scheduled action's: awslb/resources/schedule.py does those."""
+    out = []
+    for e in asg.schedule:
+        sizes = {"min": e.min, "max": e.max, "desired": e.desired}
+        if any(v is not None for v in sizes.values()):
+            out.append({"name": SCHEDULE_PREFIX + e.name, "cron": e.cron, "timezone": e.timezone, **sizes})
+    return sorted(out, key=lambda x: str(x["name"]))
+
+
+def schedule_attrs(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(({"name": a["ScheduledActionName"], "cron": a.get("Recurrence"),
+                    "timezone": a.get("TimeZone") or "UTC", "min": a.get("MinSize"), "max": a.get("MaxSize"),
+                    "desired": a.get("DesiredCapacity")}
+                   for a in found if str(a.get("ScheduledActionName", "")).startswith(SCHEDULE_PREFIX)),
+                  key=lambda x: str(x["name"]))
+
+
+def sync_schedule(aws: Aws, group: str, want: list[Mapping[str, Any]], have: list[Mapping[str, Any]]) -> None:
+    by_name = {h["name"]: h for h in have}
+    for action in want:
+        if dict(by_name.get(action["name"]) or {}) == dict(action):
+            continue
+        sizes = {k: v for k, v in (("MinSize", action["min"]), ("MaxSize", action["max"]),
+                                   ("DesiredCapacity", action["desired"])) if v is not None}
+        aws.call("autoscaling", "put_scheduled_update_group_action", AutoScalingGroupName=group,
+                 ScheduledActionName=action["name"], Recurrence=action["cron"], TimeZone=action["timezone"],
+                 **sizes)
+    for name in sorted(set(by_name) - {a["name"] for a in want}):
+        aws.find("autoscaling", "delete_scheduled_action", AutoScalingGroupName=group, ScheduledActionName=name)
 
 
 def put_pool(aws: Aws, group: str, pool: Mapping[str, Any]) -> None:

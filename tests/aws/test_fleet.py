@@ -237,6 +237,12 @@ def test_hooks_metric_policy_and_boot_unit(cli, moto, tmp_path: Path) -> None:
     assert ("--lifecycle-hook awslb-drain --group fleet-asg --max-drain 3600 --heartbeat 300 "
             "--metrics-group fleet-asg") in script
 
+    # Seed 003's peak hours as scheduled actions on the group.
+    actions = {a["ScheduledActionName"]: a for a in asg.describe_scheduled_actions(
+        AutoScalingGroupName="fleet-asg")["ScheduledUpdateGroupActions"]}
+    assert sorted(actions) == ["awslb-off-peak", "awslb-peak"]
+    assert (actions["awslb-peak"]["Recurrence"], actions["awslb-peak"]["MinSize"]) == ("0 11 * * *", 3)
+
     # No drain any more: the drain hook goes, the launch hook stays; then a re-run does nothing.
     f = tmp_path / "s.toml"
     f.write_text(EXAMPLE.read_text().replace("[autoscaling.drain]", "[unused]").replace(
@@ -247,6 +253,12 @@ def test_hooks_metric_policy_and_boot_unit(cli, moto, tmp_path: Path) -> None:
     names = [h["LifecycleHookName"] for h in asg.describe_lifecycle_hooks(AutoScalingGroupName="fleet-asg")[
         "LifecycleHooks"]]
     assert names == ["awslb-launch"]
+    # One schedule entry fewer: its action goes.
+    f.write_text(f.read_text().replace('name = "off-peak"\ncron = "0 12 * * *"\nmin = 1\n', "").replace(
+        "[[autoscaling.schedule]]\n\n", ""))
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0
+    assert [a["ScheduledActionName"] for a in asg.describe_scheduled_actions(
+        AutoScalingGroupName="fleet-asg")["ScheduledUpdateGroupActions"]] == ["awslb-peak"]
     rec = Calls()
     with aws_mod.hooked("before-call", rec):
         assert cli("up", "-f", str(f), "--yes").exit_code == 0

@@ -55,6 +55,7 @@ ALLOWED_UNUSED = {
     "autoscaling:UpdateAutoScalingGroup": "update",
     "autoscaling:DeletePolicy": "update",
     "autoscaling:DeleteWarmPool": "update",
+    "autoscaling:DeleteScheduledAction": "update (a schedule entry removed; a group takes its actions with it)",
     "autoscaling:DeleteLifecycleHook": "update (the drain or launch hook switched off; a group takes its hooks with it)",
     "autoscaling:AttachLoadBalancerTargetGroups": "update (a new group gets them in CreateAutoScalingGroup)",
     "autoscaling:AttachLoadBalancers": "update (a new group gets them in CreateAutoScalingGroup)",
