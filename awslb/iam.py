@@ -289,6 +289,8 @@ def pass_to(spec: StackSpec) -> list[str]:
     out = ["ec2.amazonaws.com"]
     if spec.dns is not None:
         out.append("lambda.amazonaws.com")
+    if spec.autoscaling is not None and any(e.warm_pool for e in spec.autoscaling.schedule):
+        out.append("scheduler.amazonaws.com")
     return out
 
 

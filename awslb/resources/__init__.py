@@ -17,6 +17,7 @@ from awslb.resources.launch_config import LaunchConfig
 from awslb.resources.launch_template import LaunchTemplate
 from awslb.resources.listener import Listener
 from awslb.resources.load_balancer import LoadBalancer
+from awslb.resources.schedule import WarmPoolSchedule
 from awslb.resources.security_group import SecurityGroup
 from awslb.resources.target_group import TargetGroup
 
@@ -33,6 +34,7 @@ KINDS: tuple[Kind, ...] = (
     IamRole(),
     DnsFunction(),
     EventsRule(),
+    WarmPoolSchedule(),
 )
 
 

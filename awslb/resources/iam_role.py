@@ -37,6 +37,7 @@ from awslb.spec import StackSpec
 
 INSTANCE_ROLE = "instance-role"
 DNS_ROLE = "dns-role"
+SCHEDULE_ROLE = "schedule-role"
 POLICY_NAME = "awslb"
 SSM_POLICY = "AmazonSSMManagedInstanceCore"
 MEDIA_METRICS = ("viewers", "publishers", "bandwidth_out")
@@ -77,7 +78,7 @@ def launch_hook_used(spec: StackSpec) -> bool:
     # completes the hook; a running or hibernated one (resumed, not booted) would wait out the
     # hook's timeout, so those get no launch hook (nor a schedule that switches the pool's state).
     return (asg is not None and asg.warm_pool is not None and asg.warm_pool.state == "stopped"
-            and not any(e.warm_pool for e in asg.schedule)
+            and all(e.warm_pool in (None, "stopped") for e in asg.schedule)
             and launch is not None and launch.userdata != "none"
             and asg.launch_template is None and asg.launch_config is None)
 
@@ -158,6 +159,16 @@ class IamRole(Kind):
         if statements or managed:
             out.append(self._resource(spec, INSTANCE_ROLE, "ec2.amazonaws.com", statements, managed, True,
                                       "awslb: the stack's media servers"))
+        from awslb.resources.schedule import entries
+
+        if entries(spec):
+            from awslb.resources.autoscaling_group import group_name
+
+            arn = (f"arn:{partition(region)}:autoscaling:{region}:*:autoScalingGroup:*:"
+                   f"autoScalingGroupName/{group_name(spec)}")
+            out.append(self._resource(spec, SCHEDULE_ROLE, "scheduler.amazonaws.com", [
+                {"Sid": "OwnGroupWarmPool", "Effect": "Allow", "Action": ["autoscaling:PutWarmPool"],
+                 "Resource": arn}], [], False, "awslb: the warm pool's scheduled states"))
         if spec.dns is not None:
             from awslb.resources.dns_function import function_name
 

@@ -88,6 +88,7 @@ def test_up_makes_roles_function_rule_and_down_leaves_nothing(cli, moto) -> None
     assert iam.list_instance_profiles(PathPrefix="/awslb/")["InstanceProfiles"] == []
     assert boto("lambda").list_functions()["Functions"] == []
     assert boto("events").list_rules()["Rules"] == []
+    assert boto("scheduler").list_schedule_groups(NamePrefix="fleet-")["ScheduleGroups"] == []
 
 
 def test_down_keeps_records_of_other_stacks_servers(cli, moto) -> None:
@@ -237,6 +238,18 @@ def test_hooks_metric_policy_and_boot_unit(cli, moto, tmp_path: Path) -> None:
     assert ("--lifecycle-hook awslb-drain --group fleet-asg --max-drain 3600 --heartbeat 300 "
             "--metrics-group fleet-asg") in script
 
+    # The warm pool's off-peak state: an EventBridge Scheduler schedule calling PutWarmPool, as the
+    # stack's schedule role (PutWarmPool on the stack's group only).
+    sched = boto("scheduler")
+    [group] = sched.list_schedule_groups(NamePrefix="fleet-")["ScheduleGroups"]
+    [entry] = sched.list_schedules(GroupName=group["Name"])["Schedules"]
+    full = sched.get_schedule(Name=entry["Name"], GroupName=group["Name"])
+    assert full["ScheduleExpression"] == "cron(0 12 * * ? *)"
+    assert full["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:autoscaling:putWarmPool"
+    assert json.loads(full["Target"]["Input"]) == {"AutoScalingGroupName": "fleet-asg", "PoolState": "Stopped",
+                                                   "MinSize": 1, "MaxGroupPreparedCapacity": 4}
+    assert full["Target"]["RoleArn"].endswith(":role/awslb/fleet/fleet-schedule-role")
+
     # Seed 003's peak hours as scheduled actions on the group.
     actions = {a["ScheduledActionName"]: a for a in asg.describe_scheduled_actions(
         AutoScalingGroupName="fleet-asg")["ScheduledUpdateGroupActions"]}
@@ -254,8 +267,8 @@ def test_hooks_metric_policy_and_boot_unit(cli, moto, tmp_path: Path) -> None:
         "LifecycleHooks"]]
     assert names == ["awslb-launch"]
     # One schedule entry fewer: its action goes.
-    f.write_text(f.read_text().replace('name = "off-peak"\ncron = "0 12 * * *"\nmin = 1\n', "").replace(
-        "[[autoscaling.schedule]]\n\n", ""))
+    f.write_text(f.read_text().replace('name = "off-peak"\ncron = "0 12 * * *"\nmin = 1\nwarm_pool = "stopped"\n',
+                                       "").replace("[[autoscaling.schedule]]\n\n", ""))
     assert cli("up", "-f", str(f), "--yes").exit_code == 0
     assert [a["ScheduledActionName"] for a in asg.describe_scheduled_actions(
         AutoScalingGroupName="fleet-asg")["ScheduledUpdateGroupActions"]] == ["awslb-peak"]

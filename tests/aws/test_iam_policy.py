@@ -75,6 +75,8 @@ ALLOWED_UNUSED = {
     "lambda:UpdateFunctionCode": "update (another awslb version's code)",
     "lambda:UpdateFunctionConfiguration": "update",
     "events:TagResource": "update",
+    "scheduler:TagResource": "tag on create (CreateScheduleGroup with Tags); tags changed in place",
+    "scheduler:UpdateSchedule": "update (a schedule entry changed)",
     "route53:ChangeResourceRecordSets": "down with records left by the function (tests/aws/test_fleet.py)",
     "route53:GetHostedZone": "dns.zone given by id",
     # Reads that only some inputs or states make.
