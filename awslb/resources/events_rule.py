@@ -70,7 +70,7 @@ class EventsRule(Kind):
             "name": name, "arn": rule["Arn"], "state": rule.get("State"),
             "pattern": json.loads(rule["EventPattern"]) if rule.get("EventPattern") else None,
             "targets": sorted(t["Id"] for t in targets), "function": function,
-            "permission": bool(function) and _permitted(ctx, function, name, rule["Arn"]),
+            "permission": function is not None and _permitted(ctx, str(function), name, rule["Arn"]),
             "tags": dict(tags)})
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
