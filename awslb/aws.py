@@ -352,5 +352,10 @@ def _mapped(operation: str) -> Iterator[None]:
                        "--sandbox may not implement this call") from None
 
 
+# For code that hands awslb's clients to functions written for plain boto3 (awslb.node):
+# their errors become one-line AwsErrors too.
+mapped = _mapped
+
+
 def _camel(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))

@@ -46,7 +46,18 @@ SERVICE_PREFIX = {
     "acm": "acm",
     "iam": "iam",
     "sts": "sts",
+    "lambda": "lambda",
+    "events": "events",
+    "route53": "route53",
+    "scheduler": "scheduler",
 }
+
+# IAM writes of the stack's own roles and instance profiles: every one lives under the IAM
+# path /awslb/<stack>/ (awslb/resources/iam_role.py), so these are limited to that path.
+IAM_ON_PATH = {"iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+               "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListRolePolicies",
+               "iam:DeleteRole", "iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:GetInstanceProfile",
+               "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"}
 
 READ_PREFIXES = ("Describe", "List", "Get")
 
@@ -108,6 +119,10 @@ ON_OWN: dict[str, tuple[str, str]] = {
     "autoscaling:DeletePolicy": _ASG,
     "autoscaling:PutWarmPool": _ASG,
     "autoscaling:DeleteWarmPool": _ASG,
+    "autoscaling:PutLifecycleHook": _ASG,
+    "autoscaling:PutScheduledUpdateGroupAction": _ASG,
+    "autoscaling:DeleteScheduledAction": _ASG,
+    "autoscaling:DeleteLifecycleHook": _ASG,
     "autoscaling:AttachLoadBalancerTargetGroups": _ASG,
     "autoscaling:DetachLoadBalancerTargetGroups": _ASG,
     "autoscaling:AttachLoadBalancers": _ASG,
@@ -252,17 +267,31 @@ def policy(spec: StackSpec, kinds: Mapping[str, Kind] | None = None, region: str
     roles = sorted({SERVICE_LINKED[a] for a in writes if a in SERVICE_LINKED})
     add("ServiceLinkedRolesOfTheBalancerAndGroup", [SLR_ACTION] if roles else [], "*",
         {"StringEquals": {"iam:AWSServiceName": roles}})
-    # Only to EC2 (an instance profile in a launch template), never to another service.
-    add("PassRolesOnlyToInstances", [a for a in writes if a == PASS_ROLE], "*",
-        {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})
+    own_roles = [f"arn:{arn('iam', '').split(':')[1]}:iam::*:{what}{'/awslb/'}{d.stack}/*"
+                 for what in ("role", "instance-profile")]
+    add("OnlyTheStacksRolesAndProfiles", [a for a in writes if a in IAM_ON_PATH], own_roles)
+    # Only the stack's roles, and only to the services that run them (an instance profile
+    # in a launch template: EC2; the DNS function: Lambda).
+    add("PassRolesOnlyToInstancesAndTheDnsFunction", [a for a in writes if a == PASS_ROLE], own_roles[:1],
+        {"StringEquals": {"iam:PassedToService": pass_to(spec)}})
 
     # Not limited by tags: the action has no tag condition for every resource it is
     # authorized on, or we are not sure AWS evaluates one there (a listener's ARN, the
     # snapshots of an image, the source instance of CreateImage, RunInstances from a
     # launch template). Resource "*" keeps `up` working; the list shows what is open.
-    special = set(CREATES) | set(ON_OWN) | set(TAGGERS) | {SLR_ACTION, PASS_ROLE}
+    special = set(CREATES) | set(ON_OWN) | set(TAGGERS) | {SLR_ACTION, PASS_ROLE} | IAM_ON_PATH
     add("WritesWithoutTagConditions", [a for a in writes if a not in special], "*")
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def pass_to(spec: StackSpec) -> list[str]:
+    """The services the stack hands its roles to."""
+    out = ["ec2.amazonaws.com"]
+    if spec.dns is not None:
+        out.append("lambda.amazonaws.com")
+    if spec.autoscaling is not None and any(e.warm_pool for e in spec.autoscaling.schedule):
+        out.append("scheduler.amazonaws.com")
+    return out
 
 
 def actions(document: Mapping[str, Any]) -> set[str]:

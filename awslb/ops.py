@@ -109,3 +109,10 @@ def refresh(aws: Aws, ui: UI, stack: str, name: str, *, min_healthy: int = 90, w
             warmup = recorded.autoscaling.warmup
     return asg.refresh(aws, ui, name, min_healthy=min_healthy, warmup=warmup, skip_matching=skip_matching,
                        wait=wait, poll=poll, timeout=timeout)
+
+
+def dns_sync(aws: Aws, stack: str, *, dry_run: bool = False) -> list[dict[str, Any]]:
+    """`awslb dns sync`: the stack's per-instance records reconciled from here (resources/dns_function)."""
+    from awslb.resources.dns_function import sync_records
+
+    return sync_records(aws, stack, dry_run=dry_run)

@@ -296,7 +296,11 @@ def seed_account(aws: Any) -> dict[str, Any]:
     )["Instances"][0]
     cert = aws.call("acm", "request_certificate", DomainName=SANDBOX_DOMAIN,
                     SubjectAlternativeNames=[f"*.{SANDBOX_DOMAIN}"], ValidationMethod="DNS")
+    # The media servers' zone of examples/fleet-dns.toml (per-instance DNS records).
+    zone = aws.call("route53", "create_hosted_zone", Name=f"media.{SANDBOX_DOMAIN}",
+                    CallerReference="awslb-sandbox")["HostedZone"]["Id"]
     return {
+        "zone": zone.rsplit("/", 1)[-1],
         "vpc": vpc["VpcId"],
         "subnets": [s["SubnetId"] for s in keep],
         "zones": [s["AvailabilityZone"] for s in keep],

@@ -349,6 +349,7 @@ class LaunchSection(Model):
     security_groups: list[str] = []
     ami: str | None = Field(default=None, description="this image instead of the stack's [image]")
     detailed_monitoring: bool = Field(default=True, description="1-minute CloudWatch metrics (faster CPU scaling)")
+    ssm: bool = Field(default=False, description="let SSM reach the servers (AmazonSSMManagedInstanceCore)")
 
     @field_validator("ami")
     @classmethod
@@ -395,6 +396,66 @@ class WarmPool(Model):
         return self
 
 
+class DrainSection(Model):
+    """Scale-in that waits for live sessions: a terminate lifecycle hook the agent completes."""
+
+    max_time: int = Field(default=3600, ge=1, le=172800, description="seconds a server may drain")
+    heartbeat: int = Field(default=300, ge=30, le=7200, description="the hook's heartbeat timeout (s)")
+
+    @model_validator(mode="after")
+    def _fits(self) -> DrainSection:
+        # A hook waits at most 100 heartbeat timeouts or 48 h (AWS's global timeout).
+        limit = min(100 * self.heartbeat, 172800)
+        if self.max_time > limit:
+            raise ValueError(f"max_time: {self.max_time} s is longer than the hook can wait ({limit} s: "
+                             "100 heartbeat timeouts or 48 h); raise autoscaling.drain.heartbeat")
+        return self
+
+
+SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_-]{1,48}")
+CRON5 = re.compile(r"[0-9*/,-]+( [0-9*/,-]+){2} [0-9*/,A-Za-z-]+ [0-9*/,A-Za-z-]+")
+TIMEZONE = re.compile(r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}")
+
+
+class ScheduleEntry(Model):
+    """Scheduled capacity and warm-pool state (seed 003: running at peak, stopped off-peak)."""
+
+    name: str
+    cron: str = Field(description='five fields, minute hour day month weekday ("0 11 * * *")')
+    timezone: str = "UTC"
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    desired: int | None = Field(default=None, ge=0)
+    warm_pool: Literal["stopped", "hibernated", "running"] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not SCHEDULE_NAME.fullmatch(v):
+            raise ValueError(f"a schedule name is 1-48 letters, digits, _ and -: {v!r}")
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not CRON5.fullmatch(v):
+            raise ValueError(f"not a five-field cron expression (minute hour day month weekday): {v!r}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        if not TIMEZONE.fullmatch(v):
+            raise ValueError(f"not a time zone name (UTC, Europe/Paris): {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> ScheduleEntry:
+        if self.min is None and self.max is None and self.desired is None and self.warm_pool is None:
+            raise ValueError("desired: give at least one of min, max, desired or warm_pool")
+        return self
+
+
 class AutoscalingSection(Model):
     name: str | None = None
     min: int = Field(default=1, ge=0)
@@ -415,6 +476,11 @@ class AutoscalingSection(Model):
     target_groups: list[str] = Field(default=[], description="existing target groups (ARN or name) to attach")
     alb: str | None = Field(default=None, description="attach to this Application Load Balancer's target group")
     elb: str | None = Field(default=None, description="attach to this Classic Load Balancer")
+    drain: DrainSection | None = Field(default=None, description="scale-in waits for live sessions")
+    metric: Literal["viewers", "publishers", "bandwidth_out", "cpu"] | None = Field(
+        default=None, description="target tracking on this per-server figure (the agent publishes it)")
+    target: float | None = Field(default=None, gt=0, description="the metric's target per server")
+    schedule: list[ScheduleEntry] = []
 
     @field_validator("instance_types")
     @classmethod
@@ -459,6 +525,19 @@ class AutoscalingSection(Model):
                 "warm_pool: AWS does not support a warm pool on a group with Spot instances "
                 "(on_demand_percent below 100)"
             )
+        return self._scaling()
+
+    def _scaling(self) -> AutoscalingSection:
+        if self.metric is not None and self.target is None:
+            raise ValueError("target: autoscaling.metric needs a target per server")
+        if self.target is not None and self.metric is None:
+            raise ValueError("metric: autoscaling.target needs autoscaling.metric")
+        if self.metric is not None and self.policy == "none":
+            raise ValueError('metric: policy = "none" and a metric contradict each other')
+        if len({e.name for e in self.schedule}) != len(self.schedule):
+            raise ValueError("schedule: two entries have the same name")
+        if self.warm_pool is None and any(e.warm_pool for e in self.schedule):
+            raise ValueError("schedule: a warm_pool state needs an autoscaling.warm_pool")
         if self.launch_template is not None and self.launch_config is not None:
             raise ValueError("launch_config: give autoscaling.launch_template or autoscaling.launch_config, not both")
         if (self.launch_template is not None or self.launch_config is not None) and len(self.instance_types) == 1:
@@ -675,6 +754,78 @@ class RedirectorSection(Model):
         return self
 
 
+ZONE_ID = re.compile(r"(/hostedzone/)?(Z[A-Z0-9]{1,31})")
+ZONE_NAME = re.compile(r"(?=.{1,253}\.?\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?")
+WEBHOOK_URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+class DnsSection(Model):
+    """Per-instance DNS (seed 003): a record per in-service server, kept by a Lambda function.
+
+    The webhook secret is never written in the stack file: ``webhook_secret_file`` (a file
+    holding it) or ``webhook_secret_env`` (an environment variable) says where awslb reads
+    it when it makes or updates the function; the function keeps it in its environment.
+    """
+
+    zone: str = Field(description="the hosted zone, by name (media.example.com) or id (Z...)")
+    address: Literal["private", "public"] = "private"
+    record: str = Field(default="{instance_id}", description="{instance_id} or edge-{index}, in the zone")
+    ttl: int = Field(default=60, ge=0, le=86400)
+    webhook_url: str | None = None
+    webhook_secret_file: str | None = None
+    webhook_secret_env: str | None = None
+
+    @field_validator("zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        if not (ZONE_ID.fullmatch(v) or ZONE_NAME.fullmatch(v.lower())):
+            raise ValueError(f"not a hosted zone id (Z...) or domain name: {v!r}")
+        return v
+
+    @field_validator("record")
+    @classmethod
+    def _record(cls, v: str) -> str:
+        from awslb.node.dns import DnsConfigError, Naming
+
+        try:
+            Naming("example.com", v)
+        except DnsConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not WEBHOOK_URL.fullmatch(v):
+            raise ValueError(f"an https:// URL without spaces or control characters: {v!r}")
+        return v
+
+    @field_validator("webhook_secret_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not ENV_NAME.fullmatch(v):
+            raise ValueError(f"not an environment variable name: {v!r}")
+        return v
+
+    @field_validator("webhook_secret_file")
+    @classmethod
+    def _file(cls, v: str | None) -> str | None:
+        if v is not None and (not v or any(ord(c) < 32 for c in v)):
+            raise ValueError("a file path without control characters")
+        return v
+
+    @model_validator(mode="after")
+    def _secret(self) -> DnsSection:
+        sources = (self.webhook_secret_file is not None) + (self.webhook_secret_env is not None)
+        if self.webhook_url is not None and sources != 1:
+            raise ValueError("webhook_secret_file: a webhook needs its secret from exactly one of "
+                             "dns.webhook_secret_file or dns.webhook_secret_env")
+        if self.webhook_url is None and sources:
+            raise ValueError("webhook_url: a webhook secret without dns.webhook_url")
+        return self
+
+
 class StackSpec(Model):
     stack: StackSection = StackSection()
     image: ImageSection | None = None
@@ -683,6 +834,7 @@ class StackSpec(Model):
     autoscaling: AutoscalingSection | None = None
     haproxy: HaproxySection | None = None
     redirector: RedirectorSection | None = None
+    dns: DnsSection | None = None
 
     @property
     def name(self) -> str:
@@ -703,6 +855,14 @@ class StackSpec(Model):
         if self.redirector is not None and self.launch is not None and self.launch.kind == "config":
             raise ValueError("redirector: the edges' reports need launch.kind = \"template\" (a launch "
                              "template carries the instance profile that reads the key)")
+        if self.dns is not None and asg is None:
+            raise ValueError("dns: per-instance DNS needs an [autoscaling] section (the group it follows)")
+        lb = self.load_balancer
+        if asg is not None and asg.drain is not None and lb is not None and lb.type == "application" \
+                and lb.deregistration_delay > asg.drain.max_time:
+            raise ValueError(f"load_balancer.deregistration_delay: {lb.deregistration_delay} s is longer than "
+                             f"autoscaling.drain.max_time ({asg.drain.max_time} s): the server would be "
+                             "terminated while the balancer still sends it connections")
         if self.launch is not None and self.launch.ami is None and self.image is None:
             raise ValueError("image: a [launch] section needs an [image] section or launch.ami")
         return self

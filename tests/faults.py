@@ -45,6 +45,10 @@ _QUERY_ERROR = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Cod
 _EC2_ERROR = (b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
               b"</Message></Error></Errors><RequestID>1</RequestID></Response>")
 _JSON_ERROR = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+_REST_XML_ERROR = (b'<?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+                   b"<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+                   b"<RequestId>1</RequestId></ErrorResponse>")
+REST_JSON = {"lambda", "scheduler"}
 
 
 class _Raw:
@@ -86,6 +90,13 @@ class Throttle:
             body, headers = _EC2_ERROR, {}
         elif request.headers.get("X-Amz-Target"):
             body, headers = _JSON_ERROR, {"Content-Type": "application/x-amz-json-1.1"}
+        elif service and service[0] in REST_JSON:
+            # rest-json services (Lambda, EventBridge Scheduler): the code in x-amzn-ErrorType.
+            body = b'{"message": "Rate exceeded"}'
+            headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ThrottlingException"}
+            return AWSResponse(request.url, 429, headers, _Raw(body))
+        elif service and service[0] == "route53":
+            body, headers = _REST_XML_ERROR, {"Content-Type": "text/xml"}
         else:
             body, headers = _QUERY_ERROR, {}
         return AWSResponse(request.url, 400, headers, _Raw(body))

@@ -302,6 +302,7 @@ def check_endpoint(url: str | None) -> None:
 # The command modules, in the order their commands appear in --help.
 COMMAND_MODULES = (
     "stack",
+    "dns",
     "wizard",
     "ami",
     "elb",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import typer
 
@@ -45,6 +46,15 @@ def serve(
                                                 "the instance id, else the host name).")] = None,
     report_app: Annotated[list[str] | None, typer.Option("--report-app", help="Applications this edge "
                                                          "serves (repeat; default: all).")] = None,
+    lifecycle_hook: Annotated[str | None, typer.Option("--lifecycle-hook", help="Drain on scale-in: the "
+                                                       "group's terminate hook (needs --group).")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="This server's Auto Scaling group.")] = None,
+    max_drain: Annotated[float, typer.Option("--max-drain", min=1, help="Seconds a drain may last.")] = 3600,
+    heartbeat: Annotated[float, typer.Option("--heartbeat", min=30, help="The hook's heartbeat timeout (s).")] = 300,
+    metrics_group: Annotated[str | None, typer.Option("--metrics-group", help="Publish media metrics "
+                                                      "(awslb/Media) under this group's name.")] = None,
+    metrics_period: Annotated[float, typer.Option("--metrics-period", min=1, help="Seconds between "
+                                                  "PutMetricData calls.")] = 10,
 ) -> None:
     """Answer HAProxy agent checks from a verdict refreshed on a timer."""
     from awslb.errors import UsageError
@@ -68,6 +78,7 @@ def serve(
 
     rep = reporter(report_to or [], report_key_file, report_interval, redirect_address, edge_id,
                    report_app or [], a, st.ui)
+    _fleet_loops(a, stat_url, lifecycle_hook, group, max_drain, heartbeat, metrics_group, metrics_period, interval)
 
     def ready(addrs: list[tuple]) -> None:
         where = ", ".join(f"{x[0]}:{x[1]}" for x in addrs)
@@ -89,6 +100,69 @@ def serve(
     finally:
         if rep is not None:
             rep.stop()
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./@+=-]{0,254}")
+
+
+def _fleet_loops(a: Any, stat_url: str, hook: str | None, group: str | None, max_drain: float,
+                 heartbeat: float, metrics_group: str | None, period: float, interval: float) -> None:
+    """Start the drain watcher and the metrics publisher beside the agent (daemon threads)."""
+    from awslb.errors import UsageError
+
+    for flag, value in (("--lifecycle-hook", hook), ("--group", group), ("--metrics-group", metrics_group)):
+        if value is not None and not NAME.fullmatch(value):
+            raise UsageError(f"{flag}: not an Auto Scaling name: {value!r}")
+    if (hook is None) != (group is None):
+        raise UsageError("--lifecycle-hook: give --lifecycle-hook and --group together")
+    if hook is not None and group is not None:
+        from awslb.node import lifecycle
+
+        try:  # checked before anything is asked of the metadata service
+            lifecycle.Hook(group, hook, "", heartbeat_timeout=heartbeat, max_drain=max_drain).check()
+        except ValueError as exc:
+            raise UsageError(f"--max-drain: {exc}") from None
+        imds = lifecycle.Imds()
+        iid = imds.get("instance-id")
+        if iid is None:
+            from awslb.errors import AwslbError
+
+            raise AwslbError("--lifecycle-hook: the instance metadata service (IMDSv2) did not answer",
+                             "run the agent on the EC2 instance of the group, with IMDS enabled")
+        h = lifecycle.Hook(group, hook, iid, heartbeat_timeout=heartbeat, max_drain=max_drain)
+        from awslb.node.awsapi import client
+
+        drainer = lifecycle.Drainer(h, imds, client("autoscaling"), lifecycle.stat_sessions(stat_url),
+                                    a.set_admin)
+        _every(interval, drainer.tick)
+    if metrics_group is not None:
+        from awslb.node import metrics
+        from awslb.node.awsapi import client
+
+        cloudwatch = client("cloudwatch")
+
+        def publish() -> None:
+            s = a.last_sample
+            if s.error is None:
+                metrics.publish(cloudwatch, metrics_group, metrics.figures(
+                    s.publishers, s.subscribers, s.hls, s.band_in, s.band_out))
+
+        _every(period, publish)
+
+
+def _every(seconds: float, fn: Any) -> None:
+    import logging
+    import threading
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(seconds):
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - a failed tick is logged; the next one tries again
+                logging.getLogger("awslb.agent").warning("%s: %s", getattr(fn, "__name__", "tick"), exc)
+
+    threading.Thread(target=loop, name="awslb-agent-fleet", daemon=True).start()
 
 
 @agent_app.command("check")

@@ -396,7 +396,17 @@ class Agent:
         self.set(verdict(s, self.limits), s)
         return self.current
 
+    def set_admin(self, state: str) -> None:
+        """``drain``: answer drain whatever the load (scale-in in progress: awslb.node.lifecycle);
+        ``ready``: back to the verdict of the load."""
+        if state not in ("drain", "ready"):
+            raise ValueError(f"admin state {state!r}: drain or ready")
+        self.admin = state
+        self.set(self.current, None)
+
     def set(self, v: Verdict, s: Sample | None = None) -> None:
+        if getattr(self, "admin", "ready") == "drain" and v.state == "up":
+            v = Verdict("drain", None, "scale-in: draining live sessions")
         changed = (v.state, v.reason if v.state != "up" else "") != (
             self.current.state, self.current.reason if self.current.state != "up" else "")
         self.current, self.reply = v, v.reply().encode("ascii", "replace")

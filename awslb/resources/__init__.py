@@ -9,12 +9,16 @@ from __future__ import annotations
 from awslb.resources.autoscaling_group import AutoscalingGroup
 from awslb.resources.base import Kind
 from awslb.resources.classic_lb import ClassicLoadBalancer
+from awslb.resources.dns_function import DnsFunction
+from awslb.resources.events_rule import EventsRule
+from awslb.resources.iam_role import IamRole
 from awslb.resources.image import Image
 from awslb.resources.launch_config import LaunchConfig
 from awslb.resources.launch_template import LaunchTemplate
 from awslb.resources.listener import Listener
 from awslb.resources.load_balancer import LoadBalancer
 from awslb.resources.redirector import ElasticIp, Redirector
+from awslb.resources.schedule import WarmPoolSchedule
 from awslb.resources.security_group import SecurityGroup
 from awslb.resources.target_group import TargetGroup
 
@@ -30,6 +34,10 @@ KINDS: tuple[Kind, ...] = (
     AutoscalingGroup(),
     Redirector(),
     ElasticIp(),
+    IamRole(),
+    DnsFunction(),
+    EventsRule(),
+    WarmPoolSchedule(),
 )
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from awslb import names
 from awslb.aws import Aws
 from awslb.errors import AwsError, AwslbError, InputError
+from awslb.node.metrics import METRICS, NAMESPACE, customized_metric
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
 from awslb.resources.launch_config import TAG_BASE, base_name
 from awslb.resources.lookup import find_subnets
@@ -160,6 +161,17 @@ def _sync_policy(aws: Aws, name: str, props: Mapping[str, Any], a: Mapping[str, 
 
 # -- the kind --------------------------------------------------------------------------------
 
+def scaling_policy(asg: AutoscalingSection) -> dict[str, Any] | None:
+    """The target-tracking policy: on CPU, or on a media figure the agent publishes per server
+    (awslb/node/metrics.py, at 10 s); None when the application scales the group."""
+    if asg.policy != "cpu":
+        return None
+    if asg.metric not in (None, "cpu"):
+        return {"metric": asg.metric, "target": float(asg.target or 0), "warmup": asg.warmup}
+    target = asg.target if asg.metric == "cpu" else asg.cpu_target
+    return None if target is None else {"target": float(target), "warmup": asg.warmup}
+
+
 class AutoscalingGroup(Kind):
     kind = "autoscaling_group"
     label = "Auto Scaling group"
@@ -202,9 +214,7 @@ class AutoscalingGroup(Kind):
         balancers: list[Any] = list(facts.get("asg.load_balancers", []))
         if facts.get("asg.own_elb"):
             balancers.append(Ref("classic-lb", "name"))
-        policy = None
-        if asg.policy == "cpu" and asg.cpu_target is not None:
-            policy = {"target": float(asg.cpu_target), "warmup": asg.warmup}
+        policy = scaling_policy(asg)
         pool = None
         if asg.warm_pool is not None:
             pool = {"state": POOL_STATES[asg.warm_pool.state], "min": asg.warm_pool.min, "max": asg.warm_pool.max}
@@ -231,6 +241,8 @@ class AutoscalingGroup(Kind):
             "subnets": sorted(asg.subnets or net.subnets),
             "policy": policy,
             "warm_pool": pool,
+            "hooks": lifecycle_hooks(spec),
+            "schedule": scheduled_actions(asg),
             "tags": sorted(tags, key=lambda t: str(t[0])),
             "launch_config_base": lc_base,
         })]
@@ -254,6 +266,10 @@ class AutoscalingGroup(Kind):
             **group_attrs(g),
             "policy": policy_attrs(policies),
             "warm_pool": pool_attrs(pool),
+            "hooks": hook_attrs(ctx.aws.call("autoscaling", "describe_lifecycle_hooks",
+                                             AutoScalingGroupName=name).get("LifecycleHooks", [])),
+            "schedule": schedule_attrs(ctx.aws.paginate("autoscaling", "describe_scheduled_actions",
+                                                        "ScheduledUpdateGroupActions", AutoScalingGroupName=name)),
             "tags": sorted([[t["Key"], t.get("Value", ""), bool(t.get("PropagateAtLaunch"))] for t in tag_items],
                            key=lambda t: str(t[0])),
         })
@@ -272,6 +288,10 @@ class AutoscalingGroup(Kind):
         out += changed("subnets", props["subnets"], a.get("subnets"))
         out += changed("scaling policy", _show(props["policy"]), _show(a.get("policy")))
         out += changed("warm pool", _show(props["warm_pool"]), _show(a.get("warm_pool")))
+        out += changed("lifecycle hooks", [_show(h) for h in props.get("hooks", [])],
+                       [_show(h) for h in a.get("hooks", [])])
+        out += changed("scheduled actions", [_show(h) for h in props.get("schedule", [])],
+                       [_show(h) for h in a.get("schedule", [])])
         want_tags = {t[0]: (t[1], t[2]) for t in props["tags"]}
         have_tags = {t[0]: (t[1], t[2]) for t in a.get("tags", [])}
         if want_tags != have_tags:
@@ -297,7 +317,12 @@ class AutoscalingGroup(Kind):
             params["TargetGroupARNs"] = list(props["target_groups"])
         if props["load_balancers"]:
             params["LoadBalancerNames"] = list(props["load_balancers"])
+        if props.get("hooks"):
+            # Made with the group, so its first instances already wait for them.
+            params["LifecycleHookSpecificationList"] = [hook_params(h) for h in props["hooks"]]
         ctx.aws.call("autoscaling", "create_auto_scaling_group", **params)
+        sync_hooks(ctx.aws, res.name, props.get("hooks", []), None)
+        sync_schedule(ctx.aws, res.name, props.get("schedule", []), [])
         if props["policy"] is not None:
             put_policy(ctx.aws, res.name, props["policy"])
         if props["warm_pool"] is not None:
@@ -320,6 +345,8 @@ class AutoscalingGroup(Kind):
         _sync_policy(ctx.aws, name, props, a)
         if props["warm_pool"] is not None and props["warm_pool"] != a.get("warm_pool"):
             put_pool(ctx.aws, name, props["warm_pool"])
+        sync_hooks(ctx.aws, name, props.get("hooks", []), a.get("hooks", []))
+        sync_schedule(ctx.aws, name, props.get("schedule", []), a.get("schedule", []))
         self._sync_tags(ctx, name, props["tags"], a.get("tags", []))
         return self._read(ctx, name)
 
@@ -385,8 +412,12 @@ class AutoscalingGroup(Kind):
         a = obs.attrs
         out: dict[str, Any] = {"size": f"{a.get('min')}-{a.get('max')}", "desired": a.get("desired"),
                                "in_service": a.get("in_service")}
-        if a.get("policy"):
+        if a.get("policy") and a["policy"].get("metric"):
+            out["scales_on"] = f"{a['policy']['metric']} per server, target {a['policy']['target']:g}"
+        elif a.get("policy"):
             out["cpu_target"] = a["policy"]["target"]
+        for h in a.get("hooks", []):
+            out[f"hook_{h['name']}"] = f"{h['transition'].split(':')[-1]} heartbeat {h['heartbeat']}s"
         if a.get("warm_pool"):
             out["warm_pool"] = f"{a['warm_pool']['state']} min {a['warm_pool']['min']}"
         return out
@@ -395,12 +426,15 @@ class AutoscalingGroup(Kind):
         return {
             "read": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribePolicies",
                      "autoscaling:DescribeWarmPool", "autoscaling:DescribeInstanceRefreshes",
+                     "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeScheduledActions",
                      "autoscaling:DescribeLaunchConfigurations", "ec2:DescribeLaunchTemplates",
                      "ec2:DescribeSubnets", "elasticloadbalancing:DescribeTargetGroups",
                      "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetHealth"],
             "write": ["autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
                       "autoscaling:DeleteAutoScalingGroup", "autoscaling:PutScalingPolicy",
                       "autoscaling:DeletePolicy", "autoscaling:PutWarmPool", "autoscaling:DeleteWarmPool",
+                      "autoscaling:PutLifecycleHook", "autoscaling:DeleteLifecycleHook",
+                      "autoscaling:PutScheduledUpdateGroupAction", "autoscaling:DeleteScheduledAction",
                       "autoscaling:AttachLoadBalancerTargetGroups", "autoscaling:DetachLoadBalancerTargetGroups",
                       "autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers",
                       "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags",
@@ -469,6 +503,11 @@ def policy_attrs(policies: list[Mapping[str, Any]]) -> dict[str, Any] | None:
     for p in policies:
         cfg = p.get("TargetTrackingConfiguration") or {}
         metric = (cfg.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+        custom = cfg.get("CustomizedMetricSpecification") or {}
+        media = next((k for k, (m, _) in METRICS.items() if m == custom.get("MetricName")), None)
+        if p.get("PolicyName") == POLICY_NAME and custom.get("Namespace") == NAMESPACE and media is not None:
+            return {"metric": media, "target": float(cfg.get("TargetValue", 0)),
+                    "warmup": p.get("EstimatedInstanceWarmup")}
         if p.get("PolicyName") == POLICY_NAME and metric == "ASGAverageCPUUtilization":
             return {"target": float(cfg.get("TargetValue", 0)), "warmup": p.get("EstimatedInstanceWarmup")}
         if p.get("PolicyName") == POLICY_NAME:
@@ -485,16 +524,102 @@ def pool_attrs(resp: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def put_policy(aws: Aws, group: str, policy: Mapping[str, Any]) -> None:
-    """Target tracking on the group's average CPU, with the guide's instance warm-up time."""
+    """Target tracking on the group's average CPU, with the guide's instance warm-up time, or on
+    a media figure per server the agents publish (``metric``: a customized metric at 10 s)."""
+    metric: dict[str, Any] = {"PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"}}
+    if policy.get("metric"):
+        metric = {"CustomizedMetricSpecification": customized_metric(policy["metric"], group)}
     aws.call("autoscaling", "put_scaling_policy",
              AutoScalingGroupName=group,
              PolicyName=POLICY_NAME,
              PolicyType="TargetTrackingScaling",
              EstimatedInstanceWarmup=policy["warmup"],
-             TargetTrackingConfiguration={
-                 "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
-                 "TargetValue": policy["target"],
-             })
+             TargetTrackingConfiguration={**metric, "TargetValue": policy["target"]})
+
+
+DRAIN_HOOK = "awslb-drain"
+LAUNCH_HOOK = "awslb-launch"
+LAUNCH_HOOK_TIMEOUT = 1800  # the user-data's time to configure the server before it completes the hook
+
+
+def lifecycle_hooks(spec: StackSpec) -> list[dict[str, Any]]:
+    """The terminate hook of ``[autoscaling.drain]`` and the launch hook of a warm pool."""
+    from awslb.resources.iam_role import launch_hook_used
+
+    asg = spec.autoscaling
+    assert asg is not None
+    out = []
+    if launch_hook_used(spec):
+        # ABANDON: a server whose user-data did not finish never enters service (nor the pool).
+        out.append({"name": LAUNCH_HOOK, "transition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+                    "heartbeat": LAUNCH_HOOK_TIMEOUT, "result": "ABANDON"})
+    if asg.drain is not None:
+        # CONTINUE: when the agent cannot answer, the server still goes at the end of the wait.
+        out.append({"name": DRAIN_HOOK, "transition": "autoscaling:EC2_INSTANCE_TERMINATING",
+                    "heartbeat": asg.drain.heartbeat, "result": "CONTINUE"})
+    return sorted(out, key=lambda h: str(h["name"]))
+
+
+def hook_params(hook: Mapping[str, Any]) -> dict[str, Any]:
+    return {"LifecycleHookName": hook["name"], "LifecycleTransition": hook["transition"],
+            "HeartbeatTimeout": hook["heartbeat"], "DefaultResult": hook["result"]}
+
+
+def hook_attrs(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """awslb's hooks (named awslb-*) in the props' shape; hooks made by others are left alone."""
+    return sorted(({"name": h["LifecycleHookName"], "transition": h.get("LifecycleTransition"),
+                    "heartbeat": h.get("HeartbeatTimeout"), "result": h.get("DefaultResult")}
+                   for h in found if str(h.get("LifecycleHookName", "")).startswith("awslb-")),
+                  key=lambda h: str(h["name"]))
+
+
+def sync_hooks(aws: Aws, group: str, want: list[Mapping[str, Any]], have: list[Mapping[str, Any]] | None) -> None:
+    """Put the hooks that are missing or differ, delete awslb's hooks no longer wanted."""
+    if have is None:  # just created with the group: read what AWS made of the list
+        have = list(hook_attrs(aws.call("autoscaling", "describe_lifecycle_hooks",
+                                        AutoScalingGroupName=group).get("LifecycleHooks", [])))
+    by_name = {h["name"]: h for h in have}
+    for hook in want:
+        if dict(by_name.get(hook["name"]) or {}) != dict(hook):
+            aws.call("autoscaling", "put_lifecycle_hook", AutoScalingGroupName=group, **hook_params(hook))
+    for name in sorted(set(by_name) - {h["name"] for h in want}):
+        aws.find("autoscaling", "delete_lifecycle_hook", AutoScalingGroupName=group, LifecycleHookName=name)
+
+
+SCHEDULE_PREFIX = "awslb-"
+
+
+def scheduled_actions(asg: AutoscalingSection) -> list[dict[str, Any]]:
+    """``[[autoscaling.schedule]]`` entries that set capacity, as scheduled actions (awslb-NAME).
+    A warm-pool state is not a scheduled action's: awslb/resources/schedule.py does those."""
+    out = []
+    for e in asg.schedule:
+        sizes = {"min": e.min, "max": e.max, "desired": e.desired}
+        if any(v is not None for v in sizes.values()):
+            out.append({"name": SCHEDULE_PREFIX + e.name, "cron": e.cron, "timezone": e.timezone, **sizes})
+    return sorted(out, key=lambda x: str(x["name"]))
+
+
+def schedule_attrs(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(({"name": a["ScheduledActionName"], "cron": a.get("Recurrence"),
+                    "timezone": a.get("TimeZone") or "UTC", "min": a.get("MinSize"), "max": a.get("MaxSize"),
+                    "desired": a.get("DesiredCapacity")}
+                   for a in found if str(a.get("ScheduledActionName", "")).startswith(SCHEDULE_PREFIX)),
+                  key=lambda x: str(x["name"]))
+
+
+def sync_schedule(aws: Aws, group: str, want: list[Mapping[str, Any]], have: list[Mapping[str, Any]]) -> None:
+    by_name = {h["name"]: h for h in have}
+    for action in want:
+        if dict(by_name.get(action["name"]) or {}) == dict(action):
+            continue
+        sizes = {k: v for k, v in (("MinSize", action["min"]), ("MaxSize", action["max"]),
+                                   ("DesiredCapacity", action["desired"])) if v is not None}
+        aws.call("autoscaling", "put_scheduled_update_group_action", AutoScalingGroupName=group,
+                 ScheduledActionName=action["name"], Recurrence=action["cron"], TimeZone=action["timezone"],
+                 **sizes)
+    for name in sorted(set(by_name) - {a["name"] for a in want}):
+        aws.find("autoscaling", "delete_scheduled_action", AutoScalingGroupName=group, ScheduledActionName=name)
 
 
 def put_pool(aws: Aws, group: str, pool: Mapping[str, Any]) -> None:

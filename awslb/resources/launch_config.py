@@ -30,8 +30,10 @@ from typing import Any
 
 from awslb import names
 from awslb.aws import Aws
+from awslb.boot_hook import fleet_userdata
 from awslb.errors import AwsError
 from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
+from awslb.resources.iam_role import instance_profile
 from awslb.resources.launch_template import covers, image_id, rendered_userdata, root_volume, security_groups
 from awslb.spec import StackSpec
 
@@ -87,7 +89,10 @@ class LaunchConfig(Kind):
         }
         if launch.key_name:
             props["KeyName"] = launch.key_name
-        script = rendered_userdata(launch)
+        profile = instance_profile(spec)
+        if profile is not None:  # the stack's instance role (awslb/resources/iam_role.py)
+            props["IamInstanceProfile"] = profile
+        script = fleet_userdata(rendered_userdata(launch), spec)  # a warm pool's hook: awslb/boot_hook.py
         if script is not None:
             # Plain text: boto3 base64-encodes UserData for CreateLaunchConfiguration itself.
             props["UserData"] = script
@@ -222,6 +227,8 @@ def normalize(lc: Mapping[str, Any]) -> dict[str, Any]:
         "HttpTokens": (lc.get("MetadataOptions") or {}).get("HttpTokens"),
         "Monitoring": bool((lc.get("InstanceMonitoring") or {}).get("Enabled", True)),
     }
+    if lc.get("IamInstanceProfile"):
+        out["IamInstanceProfile"] = lc["IamInstanceProfile"]
     root = (lc.get("BlockDeviceMappings") or [{}])[0]
     ebs = root.get("Ebs") or {}
     volume = {"DeviceName": root.get("DeviceName"), "Encrypted": bool(ebs.get("Encrypted")),

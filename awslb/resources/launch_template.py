@@ -20,8 +20,10 @@ from typing import Any
 
 from awslb import names
 from awslb.aws import Aws
+from awslb.boot_hook import fleet_userdata
 from awslb.errors import InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
+from awslb.resources.iam_role import instance_profile
 from awslb.resources.lookup import find_instances, find_security_groups
 from awslb.resources.redirector import with_reports
 from awslb.spec import LaunchSection, StackSpec
@@ -31,8 +33,6 @@ LOGICAL_ID = "launch-template"
 # The LaunchTemplateData keys awslb sets and compares; anything else in a version is left alone.
 MANAGED = ("ImageId", "InstanceType", "KeyName", "SecurityGroupIds", "UserData", "MetadataOptions",
            "BlockDeviceMappings", "TagSpecifications", "HibernationOptions", "Monitoring", "IamInstanceProfile")
-# Compared only when the stack sets them (an instance profile for [redirector]'s reports).
-ONLY_WHEN_SET = ("IamInstanceProfile",)
 TAGGED_TYPES = ("instance", "volume")
 NO_USERDATA = "none"
 
@@ -180,9 +180,13 @@ class LaunchTemplate(Kind):
         }
         if launch.key_name:
             data["KeyName"] = launch.key_name
-        if spec.redirector is not None:  # the edges read the report key from SSM ([redirector])
+        profile = instance_profile(spec)
+        if profile is not None:  # the stack's instance role (awslb/resources/iam_role.py)
+            data["IamInstanceProfile"] = {"Arn": profile}
+        elif spec.redirector is not None:  # the edges read the report key from SSM ([redirector])
             data["IamInstanceProfile"] = {"Name": spec.redirector.instance_profile}
-        script = with_reports(rendered_userdata(launch), spec)
+        # A warm pool's hook (awslb/boot_hook.py), then the redirector's reports.
+        script = with_reports(fleet_userdata(rendered_userdata(launch), spec), spec)
         if script is not None:
             # LaunchTemplateData.UserData must be base64 already: boto3 encodes it only for RunInstances.
             data["UserData"] = base64.b64encode(script.encode()).decode()
@@ -304,7 +308,7 @@ def data_changes(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
     reasons = []
     for key in MANAGED:
         w, h = want_n.get(key), have_n.get(key)
-        if w is None and (h is None or key in ONLY_WHEN_SET):
+        if w is None and h is None:
             continue
         if w is None or not covers(h, w):
             if key in ("UserData", "BlockDeviceMappings", "TagSpecifications", "MetadataOptions"):

@@ -68,3 +68,36 @@ def test_the_aws_cli_sees_the_alb_autoscaling_flow(cli, moto_server) -> None:
     templates = read(moto_server, "ec2", "describe-launch-templates", "--filters",
                      "Name=tag:awslb:stack,Values=wcs-edge")["LaunchTemplates"]
     assert templates == []
+
+
+def test_the_aws_cli_sees_the_dns_function_rule_target_and_permission(cli, moto_server) -> None:
+    seed_account(Aws(region=REGION))
+    r = cli("up", "-f", str(ROOT / "examples" / "fleet-dns.toml"), "--yes")
+    assert r.exit_code == 0, r.stderr
+
+    fn = read(moto_server, "lambda", "get-function-configuration", "--function-name", "fleet-dns")
+    assert (fn["Runtime"], fn["Handler"]) == ("python3.12", "awslb.node.dns_handler.handler")
+    assert fn["Role"].endswith(":role/awslb/fleet/fleet-dns-role")
+    from awslb import lambda_zip
+
+    assert fn["CodeSha256"] == lambda_zip.code_sha256(lambda_zip.build())
+    env = fn["Environment"]["Variables"]
+    assert (env["ZONE_NAME"], env["ADDRESS"], env["GROUP_NAME"]) == ("media.media.example.com", "public", "fleet-asg")
+
+    rule = read(moto_server, "events", "describe-rule", "--name", "fleet-dns-events")
+    pattern = json.loads(rule["EventPattern"])
+    assert pattern["source"] == ["aws.autoscaling"]
+    assert pattern["detail"] == {"AutoScalingGroupName": ["fleet-asg"]}
+    assert "EC2 Instance Launch Successful" in pattern["detail-type"]
+    [target] = read(moto_server, "events", "list-targets-by-rule", "--rule", "fleet-dns-events")["Targets"]
+    assert target["Arn"] == fn["FunctionArn"]
+
+    policy = json.loads(read(moto_server, "lambda", "get-policy", "--function-name", "fleet-dns")["Policy"])
+    [st] = policy["Statement"]
+    assert st["Principal"] == {"Service": "events.amazonaws.com"}
+    assert st["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+
+    assert cli("down", "fleet", "--yes").exit_code == 0
+    assert read(moto_server, "lambda", "list-functions")["Functions"] == []
+    assert read(moto_server, "events", "list-rules")["Rules"] == []
+    assert read(moto_server, "iam", "list-roles", "--path-prefix", "/awslb/")["Roles"] == []

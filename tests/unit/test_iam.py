@@ -132,8 +132,10 @@ def test_statements_and_their_tag_conditions() -> None:
     assert slr["Action"] == ["iam:CreateServiceLinkedRole"]
     assert slr["Condition"] == {"StringEquals": {"iam:AWSServiceName": [
         "autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"]}}
-    assert by_sid["PassRolesOnlyToInstances"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    # Only the stack's own roles (IAM path /awslb/<stack>/), only to EC2 when there is no DNS function.
+    passing = by_sid["PassRolesOnlyToInstancesAndTheDnsFunction"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}}
+    assert passing["Resource"] == ["arn:aws:iam::*:role/awslb/wcs-iam/*"]
 
     # Where no tag condition is sure to hold, Resource "*" and nothing else.
     rest = by_sid["WritesWithoutTagConditions"]
