@@ -248,10 +248,12 @@ def test_a_missing_instance_profile_is_an_input_error(cli, aws: Aws, calls, tmp_
     assert calls.mutating == []
 
 
-def test_the_instance_profile_is_compared_only_when_the_stack_sets_it() -> None:
+def test_the_instance_profile_is_compared_like_every_managed_key() -> None:
+    """A profile the stack no longer sets (the [redirector] or the instance role turned off) is a
+    change that removes it: an optional part turned off deletes what it made."""
     from awslb.resources.launch_template import data_changes
 
     profile = {"IamInstanceProfile": {"Name": "awslb-redirect"}}
-    assert data_changes({"InstanceType": "c5.large"}, {"InstanceType": "c5.large", **profile}) == []
+    assert data_changes({"InstanceType": "c5.large"}, {"InstanceType": "c5.large", **profile}) != []
     assert data_changes({"InstanceType": "c5.large", **profile}, {"InstanceType": "c5.large"}) != []
     assert data_changes({"InstanceType": "c5.large", **profile}, {"InstanceType": "c5.large", **profile}) == []
