@@ -357,11 +357,11 @@ def _table(out: list[str], path: list[str], table: Mapping[str, Any]) -> None:
         _table(out, [*path, k], v)
 
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _key(k: str) -> str:
-    return k if _BARE.match(k) else _string(k)
+    return k if _BARE.fullmatch(k) else _string(k)
 
 
 def _value(v: Any) -> str:
