@@ -147,7 +147,7 @@ SECTION_KINDS: dict[str, tuple[str, ...]] = {
     "load_balancer": ("security_group", "target_group", "load_balancer", "listener", "classic_lb"),
     "launch": ("launch_template", "launch_config"),
     "autoscaling": ("autoscaling_group",),
-    "haproxy": ("security_group",),
+    "haproxy": ("security_group", "iam_role", "elastic_ip", "haproxy_template", "haproxy_group"),
 }
 
 

@@ -133,8 +133,8 @@ def servers_from_stack(aws: Aws, spec: StackSpec) -> list[HaproxyServer]:
                             Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [spec.name]},
                                      {"Name": "instance-state-name", "Values": ["running"]}]):
         for inst in res["Instances"]:
-            if names.tag_dict(inst.get("Tags")).get(names.TAG_ID, "").startswith("redirector-"):
-                continue  # the stack's redirectors ([redirector]) are not media servers
+            if names.tag_dict(inst.get("Tags")).get(names.TAG_ID, "").startswith(("redirector-", "haproxy-")):
+                continue  # the stack's redirectors and HAProxy host are not media servers
             found[inst["InstanceId"]] = inst
     if lb is not None and lb.targets:
         for inst in find_instances(aws, lb.targets, "load_balancer.targets"):

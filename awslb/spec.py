@@ -587,7 +587,93 @@ class HaproxyServer(Model):
         return _host(v)
 
 
-class HaproxySection(Model):
+# The Web SDK build the guide unpacks for nginx (seed 001, 1.4).
+WEBSDK_URL = ("https://flashphoner.com/downloads/builds/flashphoner_client/wcs_api-2.0/"
+              "flashphoner-api-2.0.206-7d9863ae4de631a59ff8793ddecd104ca2fd4a22.tar.gz")
+DOWNLOAD_URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?/[A-Za-z0-9._~%/+=-]*")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# A Secrets Manager secret: its name (letters, digits and /_+=.@-) or its ARN.
+SECRET_ID = re.compile(r"(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}")
+
+
+class HaproxyHost(Model):
+    """``[haproxy] deploy = true``: the HAProxy tier on AWS (awslb/resources/haproxy_host.py).
+
+    Its own keys only; the haproxy.cfg keys are :class:`HaproxySection`'s.
+    """
+
+    deploy: bool = Field(default=False, description="run the HAProxy host on AWS (a group of one with an Elastic IP)")
+    ami: str | None = Field(default=None, description="Amazon Linux 2023 (dnf, AWS CLI) or Debian/Ubuntu with the AWS CLI")
+    instance_type: str = "c5.large"
+    secondary_addresses: int = Field(default=0, ge=0, le=49, description="secondary private addresses on the "
+                                     "host's interface, one `source` each (seed 004); the type's limit applies")
+    pem_secret: str | None = Field(default=None, description="Secrets Manager secret (name or ARN) whose string "
+                                   "is the PEM: certificate chain and key, read at boot by the host's role")
+    key_name: str | None = None
+    clients: list[str] = Field(default=["0.0.0.0/0", "::/0"], description="who may reach the frontend (443, 80)")
+    websdk_url: str = Field(default=WEBSDK_URL, description="the Web SDK tarball nginx serves on 8180")
+    websdk_sha256: str | None = Field(default=None, description="the tarball's SHA-256, checked when given")
+
+    @field_validator("ami")
+    @classmethod
+    def _host_ami(cls, v: str | None) -> str | None:
+        if v is not None and not AMI_ID.fullmatch(v):
+            raise ValueError(f"not an image id (ami-...): {v!r}")
+        return v
+
+    @field_validator("instance_type")
+    @classmethod
+    def _host_type(cls, v: str) -> str:
+        if not INSTANCE_TYPE.fullmatch(v):
+            raise ValueError(f"not an instance type (like c5.large): {v!r}")
+        return v
+
+    @field_validator("pem_secret")
+    @classmethod
+    def _secret(cls, v: str | None) -> str | None:
+        if v is not None and not SECRET_ID.fullmatch(v):
+            raise ValueError(f"not a Secrets Manager secret name or ARN: {v!r}")
+        return v
+
+    @field_validator("key_name")
+    @classmethod
+    def _host_key(cls, v: str | None) -> str | None:
+        if v is not None and not KEY_NAME.fullmatch(v):
+            raise ValueError(f"not a key pair name: {v!r}")
+        return v
+
+    @field_validator("clients")
+    @classmethod
+    def _host_clients(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one CIDR block")
+        return [_cidr(c) for c in v]
+
+    @field_validator("websdk_url")
+    @classmethod
+    def _sdk(cls, v: str) -> str:
+        if not DOWNLOAD_URL.fullmatch(v):
+            raise ValueError(f"an https:// URL of letters, digits and ._~%/+=- only: {v!r}")
+        return v
+
+    @field_validator("websdk_sha256")
+    @classmethod
+    def _sdk_sum(cls, v: str | None) -> str | None:
+        if v is not None and not SHA256.fullmatch(v):
+            raise ValueError(f"64 lower-case hex digits: {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _deployable(self) -> HaproxyHost:
+        if self.deploy and self.ami is None:
+            raise ValueError("ami: haproxy.deploy = true needs the host's image (ami-...)")
+        if self.deploy and getattr(self, "tls", False) and self.pem_secret is None:
+            raise ValueError("pem_secret: a TLS frontend on AWS needs the PEM from Secrets Manager "
+                             "(the secret's name or ARN; it is read at boot, never put in user-data)")
+        return self
+
+
+class HaproxySection(HaproxyHost):
     balance: Literal["roundrobin", "leastconn"] = "roundrobin"
     sticky: bool = False
     maxconn: int = Field(default=100, ge=1, description="per server (seed 001: maxconn 100)")
@@ -775,6 +861,8 @@ class DnsSection(Model):
     webhook_url: str | None = None
     webhook_secret_file: str | None = None
     webhook_secret_env: str | None = None
+    servers_record: str | None = Field(default=None, description="one name in the zone with an A record per "
+                                       "in-service server (private addresses), for HAProxy's server-template")
 
     @field_validator("zone")
     @classmethod
@@ -792,6 +880,18 @@ class DnsSection(Model):
             Naming("example.com", v)
         except DnsConfigError as exc:
             raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("servers_record")
+    @classmethod
+    def _servers_record(cls, v: str | None) -> str | None:
+        from awslb.node.dns import DnsConfigError, servers_name
+
+        if v is not None:
+            try:
+                servers_name("example.com", v)
+            except DnsConfigError as exc:
+                raise ValueError(str(exc)) from None
         return v
 
     @field_validator("webhook_url")
@@ -825,6 +925,17 @@ class DnsSection(Model):
             raise ValueError("webhook_url: a webhook secret without dns.webhook_url")
         return self
 
+    @model_validator(mode="after")
+    def _servers_apart(self) -> DnsSection:
+        from awslb.node.dns import Naming, servers_name
+
+        if self.servers_record is not None:
+            sample = "example.com" if ZONE_ID.fullmatch(self.zone) else self.zone
+            if Naming(sample, self.record).matches(servers_name(sample, self.servers_record)) is not None:
+                raise ValueError(f"servers_record: {self.servers_record!r} is a name of dns.record's pattern "
+                                 f"({self.record!r}): choose a name the per-instance records never take")
+        return self
+
 
 class StackSpec(Model):
     stack: StackSection = StackSection()
@@ -855,6 +966,10 @@ class StackSpec(Model):
         if self.redirector is not None and self.launch is not None and self.launch.kind == "config":
             raise ValueError("redirector: the edges' reports need launch.kind = \"template\" (a launch "
                              "template carries the instance profile that reads the key)")
+        if self.haproxy is not None and self.haproxy.deploy and not self.haproxy.servers and (
+                self.dns is None or self.dns.servers_record is None):
+            raise ValueError("dns.servers_record: haproxy.deploy = true with no haproxy.servers follows the "
+                             "group through DNS: set dns.servers_record (one A record per in-service server)")
         if self.dns is not None and asg is None:
             raise ValueError("dns: per-instance DNS needs an [autoscaling] section (the group it follows)")
         lb = self.load_balancer

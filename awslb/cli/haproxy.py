@@ -1,4 +1,5 @@
-"""`awslb haproxy config`: haproxy.cfg for HAProxy in front of the servers (seed 001, seed 004)."""
+"""`awslb haproxy config`: haproxy.cfg for HAProxy in front of the servers (seed 001, seed 004).
+`awslb haproxy up` / `down`: the HAProxy tier on AWS (a group of one with an Elastic IP)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from awslb.cli.common import check_stack, state
+from awslb.cli.common import DryRunOpt, StackOpt, YesOpt, asker, check_stack, report, state
 
 haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a load-reporting agent.",
                           no_args_is_help=True)
@@ -104,6 +105,65 @@ def config(
     except OSError as exc:
         raise InputError(f"--out: cannot write {out}: {exc.strerror}") from None
     st.ui.success(f"wrote {out} ({len(section.servers)} server(s)); check it with: haproxy -c -f {out}")
+
+
+@haproxy_app.command("up")
+def up(
+    ctx: typer.Context,
+    ami: Annotated[str | None, typer.Option("--ami", help="The host's image (Amazon Linux 2023: dnf and the "
+                                            "AWS CLI).")] = None,
+    instance_type: Annotated[str | None, typer.Option("--instance-type", help="[c5.large]")] = None,
+    secondary_addresses: Annotated[int | None, typer.Option(
+        "--secondary-addresses", min=0, max=49, help="Secondary private addresses on the host, one HAProxy "
+        "`source` each, past the 64K ports of one address (seed 004) [0].")] = None,
+    pem_secret: Annotated[str | None, typer.Option("--pem-secret", help="Secrets Manager secret (name or ARN) "
+                                                   "holding the PEM: chain and key; read at boot by the host.")] = None,
+    key_name: Annotated[str | None, typer.Option("--key-name", help="EC2 key pair for SSH (opened only to "
+                                                 "the stack's ssh_cidr).")] = None,
+    client: Annotated[list[str] | None, typer.Option("--client", help="CIDR allowed to reach 443/80 (repeat) "
+                                                     "[the world].")] = None,
+    server: Annotated[list[str] | None, typer.Option("--server", help="NAME=HOST:PORT, a fixed server "
+                                                     "(repeat; else [dns] servers_record).")] = None,
+    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="TLS on the frontend [--tls].")] = None,
+    websdk_url: Annotated[str | None, typer.Option("--websdk-url", help="Web SDK tarball nginx serves on "
+                                                   "8180 [the guide's build].")] = None,
+    websdk_sha256: Annotated[str | None, typer.Option("--websdk-sha256", help="Its SHA-256, checked on "
+                                                      "the host.")] = None,
+    stack: StackOpt = "default",
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """The HAProxy tier on AWS: a group of one with an Elastic IP, HAProxy + nginx with the Web SDK.
+
+    Sets `[haproxy] deploy = true` in the stack (a flag left out keeps the recorded value)
+    and converges it: security group, role, Elastic IP, launch template, group.
+    """
+    flags = dict(ami=ami, instance_type=instance_type, secondary_addresses=secondary_addresses,
+                 pem_secret=pem_secret, key_name=key_name, client=client, server=server, tls=tls,
+                 websdk_url=websdk_url, websdk_sha256=websdk_sha256)
+    _run(ctx, "haproxy up", flags, stack=stack, dry_run=dry_run, yes=yes)
+
+
+@haproxy_app.command("down")
+def down(
+    ctx: typer.Context,
+    stack: StackOpt = "default",
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Remove the HAProxy tier and the stack's [haproxy] section: everything `haproxy up` made."""
+    _run(ctx, "haproxy down", {}, stack=stack, dry_run=dry_run, yes=yes)
+
+
+def _run(ctx: typer.Context, command: str, flags: dict[str, Any], *, stack: str, dry_run: bool, yes: bool) -> None:
+    from awslb import steps
+
+    st = state(ctx)
+    # Asks (or needs --yes) when the plan deletes or replaces something, as `up` does.
+    confirm = asker(st.ui, yes=yes, mode="up", stack=stack)
+    _, result = steps.run(command, flags, stack=stack, aws=st.aws, ui=st.ui, confirm=confirm, dry_run=dry_run,
+                          opts=st.options())
+    report(st.ui, result, dry_run)
 
 
 def register(app: typer.Typer) -> None:
