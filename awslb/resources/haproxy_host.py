@@ -303,7 +303,7 @@ def _digest(data: Mapping[str, Any]) -> str:
     nic = (data.get("NetworkInterfaces") or [{}])[0]
     ebs = ((data.get("BlockDeviceMappings") or [{}])[0]).get("Ebs", {})
     tags = sorted((t.get("ResourceType"), sorted((x["Key"], x["Value"]) for x in t.get("Tags", [])))
-                  for t in data.get("TagSpecifications", []))
+                  for t in data.get("TagSpecifications", []) if t.get("ResourceType") in TAGGED)
     parts = [data.get("ImageId"), data.get("InstanceType"), data.get("KeyName"), sorted(nic.get("Groups", [])),
              nic.get("SecondaryPrivateIpAddressCount", 0), nic.get("AssociatePublicIpAddress"),
              (data.get("IamInstanceProfile") or {}).get("Arn"),
