@@ -165,9 +165,9 @@ class HaproxyTemplate(Kind):
             vpcs = {v.get("VPCId") for v in zone.get("VPCs", [])}
             if net.vpc_id and net.vpc_id not in vpcs:
                 raise InputError(f"dns.zone: the private zone {zone_name} is not associated with {net.vpc_id}, "
-                                 "so the HAProxy host cannot resolve dns.servers_record",
-                                 f"aws route53 associate-vpc-with-hosted-zone --hosted-zone-id {zone_id} "
-                                 f"--vpc VPCRegion={aws.region},VPCId={net.vpc_id}")
+                                 "so the HAProxy host cannot resolve dns.servers_record (aws route53 "
+                                 f"associate-vpc-with-hosted-zone --hosted-zone-id {zone_id} "
+                                 f"--vpc VPCRegion={aws.region},VPCId={net.vpc_id})")
             facts["haproxy.zone_name"] = zone_name
         userdata(spec, "eipalloc-00000000", facts.get("haproxy.zone_name"))  # renders and fits in 16 KB
         images = (aws.find("ec2", "describe_images", ImageIds=[hp.ami]) or {}).get("Images", [])

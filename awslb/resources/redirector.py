@@ -279,7 +279,10 @@ class ElasticIp(Kind):
         ctx.aws.find("ec2", "release_address", AllocationId=obs.physical_id)
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
-        return {"public_ip": obs.attrs.get("public_ip"), "instance": obs.attrs.get("instance")}
+        instance = obs.attrs.get("instance")
+        if not instance and obs.id == "haproxy-eip":
+            instance = "none yet (the HAProxy host takes it at the end of its boot)"
+        return {"public_ip": obs.attrs.get("public_ip"), "instance": instance}
 
     def operations(self) -> dict[str, list[str]]:
         return {

@@ -63,6 +63,10 @@ def tier(aws: Aws) -> dict[str, object]:
 
 def test_up_again_and_down(cli, aws: Aws, secret: str, calls, tmp_path: Path) -> None:
     f = write(tmp_path / "s.toml", stack_text())
+    plan = json.loads(cli("--output", "json", "plan", "-f", str(f)).stdout)
+    made = {(s["kind"], s["id"]) for s in plan["steps"] if s["action"] == "create"}
+    assert {("haproxy_template", "haproxy-lt"), ("haproxy_group", "haproxy-group"), ("elastic_ip", "haproxy-eip"),
+            ("iam_role", "haproxy-role"), ("security_group", "haproxy-sg")} <= made
     r = cli("up", "-f", str(f), "--yes")
     assert r.exit_code == 0, r.stderr
     t = tier(aws)
@@ -165,9 +169,51 @@ def test_a_missing_secret_or_image_is_refused_before_any_write(cli, aws: Aws, ca
     assert calls.mutating == []
 
 
-def test_plan_shows_the_tier(cli, aws: Aws, secret: str, tmp_path: Path) -> None:
-    f = write(tmp_path / "s.toml", stack_text())
-    plan = json.loads(cli("--output", "json", "plan", "-f", str(f)).stdout)
-    made = {(s["kind"], s["id"]) for s in plan["steps"] if s["action"] == "create"}
-    assert {("haproxy_template", "haproxy-lt"), ("haproxy_group", "haproxy-group"), ("elastic_ip", "haproxy-eip"),
-            ("iam_role", "haproxy-role"), ("security_group", "haproxy-sg")} <= made
+def dns_stack(zone: str) -> str:
+    """A media group followed through the servers record (no fixed haproxy.servers)."""
+    return f"""
+[stack]
+name = "{STACK}"
+
+[image]
+id = "{AMI}"
+
+[launch]
+userdata = "standalone"
+instance_type = "c5.large"
+
+[autoscaling]
+min = 1
+max = 2
+
+[dns]
+zone = "{zone}"
+servers_record = "servers"
+
+[haproxy]
+deploy = true
+ami = "{AMI}"
+pem_secret = "awslb/wcs-hap/pem"
+"""
+
+
+def test_the_servers_record_needs_a_private_zone_of_the_vpc(cli, aws: Aws, secret: str, calls,
+                                                             tmp_path: Path) -> None:
+    aws.call("route53", "create_hosted_zone", Name="media.example.com", CallerReference="pub")
+    other = aws.call("ec2", "create_vpc", CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    aws.call("route53", "create_hosted_zone", Name="media.internal", CallerReference="priv",
+             HostedZoneConfig={"PrivateZone": True}, VPC={"VPCRegion": "us-east-1", "VPCId": other})
+    calls.clear()
+    r = cli("up", "-f", str(write(tmp_path / "a.toml", dns_stack("media.example.com"))), "--yes")
+    assert r.exit_code == 4 and "dns.zone: media.example.com is a public zone" in r.stderr, r.stderr
+    r = cli("up", "-f", str(write(tmp_path / "b.toml", dns_stack("media.internal"))), "--yes")
+    assert r.exit_code == 4 and "is not associated with vpc-" in r.stderr, r.stderr
+    assert "associate-vpc-with-hosted-zone" in r.stderr   # the hint says how
+    assert calls.mutating == []
+
+
+def test_servers_record_must_not_be_a_per_instance_name(tmp_path: Path, cli) -> None:
+    text = dns_stack("media.internal").replace('servers_record = "servers"',
+                                               'record = "edge-{index}"\nservers_record = "edge-1"')
+    r = cli("plan", "-f", str(write(tmp_path / "c.toml", text)))
+    assert r.exit_code == 4 and "dns.servers_record: 'edge-1' is a name of dns.record's pattern" in r.stderr, r.stderr
