@@ -217,3 +217,35 @@ def test_servers_record_must_not_be_a_per_instance_name(tmp_path: Path, cli) -> 
                                                'record = "edge-{index}"\nservers_record = "edge-1"')
     r = cli("plan", "-f", str(write(tmp_path / "c.toml", text)))
     assert r.exit_code == 4 and "dns.servers_record: 'edge-1' is a name of dns.record's pattern" in r.stderr, r.stderr
+
+
+class FailOnce:
+    """A 'before-call' handler that fails the first call of one operation (an injected fault)."""
+
+    def __init__(self, operation: str):
+        self.operation, self.failed = operation, False
+
+    def __call__(self, model, **kwargs):
+        from awslb.aws import client_error
+
+        if model.name == self.operation and not self.failed:
+            self.failed = True
+            raise client_error(model.name, "InternalFailure", "injected fault")
+        return None
+
+
+@pytest.mark.parametrize("operation", ["CreateLaunchTemplate", "CreateAutoScalingGroup"])
+def test_a_fault_at_a_write_of_the_tier_recovers(cli, aws: Aws, secret: str, operation: str, tmp_path: Path) -> None:
+    from awslb import aws as aws_mod
+
+    f = write(tmp_path / "s.toml", stack_text())
+    fault = FailOnce(operation)
+    with aws_mod.hooked("before-call", fault):
+        failed = cli("up", "-f", str(f), "--yes")
+    assert fault.failed and failed.exit_code == 1 and "InternalFailure" in failed.stderr, failed.stderr
+    again = cli("up", "-f", str(f), "--yes")
+    assert again.exit_code == 0, again.stderr
+    t = tier(aws)
+    assert len(t["asgs"]) == len(t["lts"]) == len(t["eips"]) == len(t["hosts"]) == 1, t
+    assert cli("down", STACK, "--yes").exit_code == 0
+    assert all(not v for v in tier(aws).values()), tier(aws)
