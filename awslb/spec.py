@@ -667,6 +667,9 @@ class HaproxyHost(Model):
     def _deployable(self) -> HaproxyHost:
         if self.deploy and self.ami is None:
             raise ValueError("ami: haproxy.deploy = true needs the host's image (ami-...)")
+        if self.deploy and getattr(self, "source_addresses", []):
+            raise ValueError("source_addresses: on AWS the host's own secondary addresses are the sources "
+                             "(known at boot): set haproxy.secondary_addresses instead")
         if self.deploy and getattr(self, "tls", False) and self.pem_secret is None:
             raise ValueError("pem_secret: a TLS frontend on AWS needs the PEM from Secrets Manager "
                              "(the secret's name or ARN; it is read at boot, never put in user-data)")

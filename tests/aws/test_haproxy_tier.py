@@ -249,3 +249,24 @@ def test_a_fault_at_a_write_of_the_tier_recovers(cli, aws: Aws, secret: str, ope
     assert len(t["asgs"]) == len(t["lts"]) == len(t["eips"]) == len(t["hosts"]) == 1, t
     assert cli("down", STACK, "--yes").exit_code == 0
     assert all(not v for v in tier(aws).values()), tier(aws)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"deploy": True}, "haproxy.ami: haproxy.deploy = true needs the host's image"),
+    ({"deploy": True, "ami": AMI}, "haproxy.pem_secret: a TLS frontend on AWS needs the PEM"),
+    ({"deploy": True, "ami": AMI, "pem_secret": "p", "source_addresses": ["172.31.0.9"]},
+     "haproxy.source_addresses: on AWS the host's own secondary addresses"),
+    ({"secondary_addresses": 50}, "haproxy.secondary_addresses: Input should be less than or equal to 49"),
+    ({"instance_type": "c5.large\n"}, "haproxy.instance_type: holds a control character"),
+    ({"key_name": "k\u00e9y"}, "haproxy.key_name: not a key pair name"),
+    ({"websdk_sha256": "ABC"}, "haproxy.websdk_sha256: 64 lower-case hex digits"),
+    ({"websdk_url": "https://x/a b.tgz"}, "haproxy.websdk_url: an https:// URL"),
+    ({"pem_secret": "arn:aws:secretsmanager:us-east-1:12:secret:x"}, "haproxy.pem_secret: not a Secrets Manager"),
+])
+def test_bad_stack_keys_are_one_line_naming_the_key(extra: dict, message: str) -> None:
+    from awslb import spec
+    from awslb.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        spec.parse({"stack": {"name": "s"}, "haproxy": {"servers": [{"name": "a", "host": "10.0.0.5"}], **extra}})
+    assert message in str(exc.value) and "\n" not in str(exc.value)
