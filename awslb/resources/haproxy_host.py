@@ -122,7 +122,7 @@ def userdata(spec: StackSpec, allocation_id: str, zone_name: str | None = None) 
                     sources=hp.secondary_addresses, placeholder_net=PLACEHOLDER_NET,
                     tls=hp.tls, tls_cert=hp.tls_cert, pem_secret=hp.pem_secret or "",
                     web_listen=f"[{web_host}]:{web_port}" if ":" in web_host else f"{web_host}:{web_port}",
-                    websdk_url=hp.websdk_url,
+                    websdk_url=hp.websdk_url, stats_dir=hp.stats_socket.rsplit("/", 1)[0] or "/",
                     websdk_sha256=hp.websdk_sha256 or "", allocation_id=allocation_id)
     size = len(script.encode())
     if size > USERDATA_LIMIT:

@@ -67,6 +67,7 @@ STUBS = {
     "haproxy": 'echo "haproxy $*" >> "$STUB_LOG"\n',
     "nginx": 'exit 0\n',
     "dnf": 'echo "dnf $*" >> "$STUB_LOG"\n',
+    "systemd-tmpfiles": 'echo "systemd-tmpfiles $*" >> "$STUB_LOG"\n',
 }
 
 
@@ -88,12 +89,13 @@ class Box:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
         self.sdk.write_bytes(buf.getvalue())
-        for d in ("haproxy", "nginx", "html", "sysctl", "certs"):
+        for d in ("haproxy", "nginx", "html", "sysctl", "certs", "tmpfiles"):
             (root / d).mkdir()
         self.env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
                     "AWSLB_HAPROXY_ETC": str(root / "haproxy"), "AWSLB_TLS_CERT": str(root / "certs" / "cert.pem"),
                     "AWSLB_NGINX_CONF": str(root / "nginx" / "nginx.conf"), "AWSLB_NGINX_ROOT": str(root / "html"),
-                    "AWSLB_SYSCTL_DIR": str(root / "sysctl"), "STUB_LOG": str(self.log),
+                    "AWSLB_SYSCTL_DIR": str(root / "sysctl"), "AWSLB_TMPFILES_DIR": str(root / "tmpfiles"),
+                    "STUB_LOG": str(self.log),
                     "FAKE_SECRET": str(self.secret), "FAKE_ADDRS": str(self.addrs), "FAKE_SDK": str(self.sdk),
                     "AWSLB_METADATA_URL": "http://127.0.0.1:9", "TMPDIR": str(root)}
 
@@ -126,6 +128,7 @@ def test_runs_twice_against_a_fake_host(tmp_path: Path) -> None:
                           "aws ec2 associate-address --region eu-west-1 --allocation-id eipalloc-0123456789abcdef0 "
                           "--instance-id i-0123456789abcdef0 --allow-reassociation --output text"]
     assert "systemctl restart nginx" in calls
+    assert (tmp_path / "tmpfiles" / "awslb-haproxy.conf").read_text() == "d /run/haproxy 0755 haproxy haproxy -\n"
 
     second, calls = box.run(script)
     assert second.returncode == 0, second.stderr
@@ -155,3 +158,16 @@ def test_too_few_secondary_addresses_stop_the_script(tmp_path: Path) -> None:
     r, calls = box.run(script)
     assert r.returncode == 1 and "has 2 secondary address(es), haproxy.cfg needs 3" in r.stderr
     assert not any("associate-address" in c for c in calls)
+
+
+def test_the_cfg_with_the_hosts_addresses_passes_the_real_haproxy(tmp_path: Path) -> None:
+    haproxy = require_binary("haproxy")
+    box = Box(tmp_path)
+    script = userdata(stack(tls=False, pem_secret=None, secondary_addresses=2, system=False),
+                      "eipalloc-0123456789abcdef0")
+    r, _ = box.run(script)
+    assert r.returncode == 0, r.stderr
+    cfg = tmp_path / "haproxy" / "haproxy.cfg"
+    assert "source 172.31.5.8" in cfg.read_text()
+    check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
