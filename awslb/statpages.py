@@ -198,9 +198,8 @@ def read(aws: Any, ids: list[str], route: str, *, direct: Callable[[list[str]], 
     try:
         known = managed(aws, todo)
     except AwsError as exc:
-        hint = HINT_DESCRIBE_DENIED if "denied" in exc.code.lower() else exc.hint
         out.update({i: Reading("none", f"{before}ssm: {exc.code}") for i in todo})
-        return out, [f"{exc.message}" + (f" (hint: {hint})" if hint else "")]
+        return out, [_note(exc, HINT_DESCRIBE_DENIED)]
     online = [i for i in todo if known.get(i) == "Online"]
     for i in todo:
         if i not in online:
@@ -213,9 +212,15 @@ def read(aws: Any, ids: list[str], route: str, *, direct: Callable[[list[str]], 
     try:
         out.update(via_ssm(aws, online, page, wait=wait, comment=comment))
     except AwsError as exc:
-        hint = HINT_SEND_DENIED if "denied" in exc.code.lower() else exc.hint
         out.update({i: Reading("none", f"{before}ssm: {exc.code}") for i in online})
-        notes.append(f"{exc.message}" + (f" (hint: {hint})" if hint else ""))
+        notes.append(_note(exc, HINT_SEND_DENIED))
     except ValueError as exc:  # a health check path no script may carry
         out.update({i: Reading("none", f"{before}not read via ssm: {exc}") for i in online})
     return out, notes
+
+
+def _note(exc: AwsError, denied: str) -> str:
+    """One line: the failed call, its AWS code and message (first line), and a true hint."""
+    hint = denied if "denied" in exc.code.lower() else exc.hint
+    message = (exc.message.splitlines() or [""])[0][:300]
+    return message + (f" (hint: {hint})" if hint else "")

@@ -6,8 +6,9 @@ that admits only the balancer is, seen from a laptop).
 
 What moto lacks, faked here with botocore before-call handlers (and only these two calls):
 moto 5 implements SendCommand (the real call is made and recorded) but has neither
-ListCommandInvocations nor DescribeInstanceInformation, and its instances run no SSM agent.
-So `FakeSsm` answers DescribeInstanceInformation with the instances we declare Online, and
+ListCommandInvocations nor DescribeInstanceInformation (awslb/moto_gaps.py answers the latter
+with AWS's answer for instances without an SSM agent: an empty list), and its instances run no
+SSM agent. So `FakeSsm` answers DescribeInstanceInformation with the instances we declare Online, and
 ListCommandInvocations (Details) with, for each instance of a command moto recorded, the real
 stat page body we give for that instance id as the plugin's output (Status Success), or an
 InProgress invocation for an instance declared slow. The script SendCommand carries is run for
@@ -193,6 +194,18 @@ def test_a_server_ssm_does_not_manage_is_named_with_a_true_hint(cli, stack_up) -
     assert text.exit_code == 0, text.stderr
     assert "via=none stats=not managed by SSM (agent ConnectionLost)" in text.stdout
     assert "set launch.ssm = true" in text.stdout
+
+
+def test_without_any_fake_moto_servers_are_not_managed_and_nothing_is_sent(cli, stack_up) -> None:
+    # moto_gaps' DescribeInstanceInformation (as in the sandbox): no agent registered anywhere.
+    rec = Calls()
+    with aws_mod.hooked("before-call", rec):
+        r = cli("--output", "json", "status", "stat", "--via", "ssm")
+    assert r.exit_code == 0, r.stderr
+    t = _targets(r.stdout)
+    assert {(v["via"], v["stats"]) for k, v in t.items() if k != "_tg"} == {
+        ("none", "not managed by SSM (no SSM agent registered)")}
+    assert ("ssm", "SendCommand") not in rec.made and rec.mutating == []
 
 
 def test_send_command_denied_shows_the_code_and_the_callers_permission(cli, stack_up) -> None:
