@@ -16,6 +16,11 @@ Routes (``awslb status --via``):
 - ``auto`` (default): direct first; the servers it cannot reach and SSM manages are read
   via SSM.
 
+Why SSM and not the agent: the agent (awslb/node/agent.py) answers HAProxy's agent-check on a
+port HAProxy alone may reach, and says only up/down/drain and a weight; reading figures
+through it would mean one more port open to wherever status runs. SSM needs no inbound port
+at all (the servers' SSM agent calls out), and IAM says who may run it.
+
 Every server's row says which route its figures came from (``via``: direct, ssm, or none
 with the reason). SendCommand is not a change to any resource: it runs a read-only command
 on the servers, and it is the only call status makes that is not a Describe/List/Get. It
@@ -155,8 +160,7 @@ def via_ssm(aws: Any, ids: list[str], page: Page, *, wait: float = DEFAULT_WAIT,
         for command_id, chunk in commands.items():
             if all(i in out for i in chunk):
                 continue
-            for inv in aws.paginate("ssm", "list_command_invocations", "CommandInvocations",
-                                    CommandId=command_id, Details=True):
+            for inv in _invocations(aws, command_id):
                 iid = inv.get("InstanceId")
                 if iid in chunk and iid not in out and inv.get("Status") in FINAL:
                     out[iid] = _reading(inv)
@@ -168,6 +172,18 @@ def via_ssm(aws: Any, ids: list[str], page: Page, *, wait: float = DEFAULT_WAIT,
     for iid in ids:
         out.setdefault(iid, Reading("ssm", TIMED_OUT))
     return out
+
+
+def _invocations(aws: Any, command_id: str) -> list[dict[str, Any]]:
+    """The command's invocations with their output; none yet while SSM does not know the
+    command it has just accepted (its reads are eventually consistent)."""
+    try:
+        return aws.paginate("ssm", "list_command_invocations", "CommandInvocations",
+                            CommandId=command_id, Details=True)
+    except AwsError as exc:
+        if exc.code in ("InvalidCommandId", "InvocationDoesNotExist"):
+            return []
+        raise
 
 
 def _reading(inv: Mapping[str, Any]) -> Reading:
