@@ -222,7 +222,17 @@ def test_send_command_denied_shows_the_code_and_the_callers_permission(cli, stac
     assert (t[silent]["via"], t[silent]["stats"]) == ("none", "unreachable directly; ssm: AccessDeniedException")
     assert t[one]["via"] == "direct"
     note = " ".join(t["_tg"]["stats_notes"])
-    assert "SendCommand: AccessDeniedException" in note and "caller's IAM policy" in note
+    assert "SendCommand: AccessDeniedException" in note and "lack ssm:SendCommand" in note
+
+    def deny_describe(**kwargs: Any) -> None:
+        raise aws_mod.client_error("DescribeInstanceInformation", "AccessDeniedException", "not authorized")
+
+    with fake.installed(), aws_mod.hooked("before-call.ssm.DescribeInstanceInformation", deny_describe, first=True):
+        text = cli("status", "stat", "--via", "ssm")
+    assert text.exit_code == 0, text.stderr
+    assert "via=none stats=ssm: AccessDeniedException" in text.stdout
+    assert "lack ssm:DescribeInstanceInformation" in text.stdout
+    assert len(fake.sent) == 0
 
 
 def test_a_server_still_running_at_the_deadline_is_timed_out_not_waited_for(cli, stack_up) -> None:
@@ -252,6 +262,33 @@ def test_more_than_50_servers_go_in_batches_of_50(aws) -> None:
         out = statpages.via_ssm(aws, ids, statpages.Page("HTTP", 8081, "/?action=stat"), wait=5)
     assert sorted(len(c["InstanceIds"]) for c in fake.sent) == [20, 50, 50]
     assert {r.via for r in out.values()} == {"ssm"} and all(r.stats == FIG_2 for r in out.values())
+
+
+def test_polling_waits_for_a_command_ssm_does_not_know_yet_and_reports_a_failed_one(aws) -> None:
+    ids = ["i-00000000000000001", "i-00000000000000002"]
+    fake = FakeSsm({ids[0]: PAGE_1}, online=set(ids))
+    answers = iter(["unknown", "running"])
+    invocations = fake.invocations
+
+    def eventually(params: dict[str, Any], **kwargs: Any) -> Any:
+        step = next(answers, "done")
+        if step == "unknown":    # just accepted: SSM's reads do not know the command yet
+            raise aws_mod.client_error("ListCommandInvocations", "InvalidCommandId", "Invalid command id.")
+        http, parsed = invocations(params)
+        for inv in parsed["CommandInvocations"]:
+            if step == "running":
+                inv.update(Status="InProgress", CommandPlugins=[])
+            elif inv["InstanceId"] == ids[1]:
+                inv.update(Status="Failed", StatusDetails="Failed", CommandPlugins=[{"Output": "bash: oops"}])
+        return http, parsed
+
+    fake.invocations = eventually  # type: ignore[method-assign]
+    naps: list[float] = []
+    with fake.installed():
+        out = statpages.via_ssm(aws, ids, statpages.Page(), wait=60, sleep=naps.append)
+    assert out[ids[0]] == statpages.Reading("ssm", FIG_1)
+    assert out[ids[1]] == statpages.Reading("ssm", "ssm command Failed")
+    assert len(naps) == 2                       # two polls found nothing final, the third did
 
 
 # -- the script SSM runs on the servers -------------------------------------------------------
