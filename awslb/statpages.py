@@ -192,7 +192,8 @@ def _reading(inv: Mapping[str, Any]) -> Reading:
     if inv.get("Status") == "Success":
         return Reading("ssm", parse_output(output))
     detail = str(inv.get("StatusDetails") or inv.get("Status"))
-    return Reading("ssm", f"ssm command {detail}")
+    first = next((line.strip() for line in output.splitlines() if line.strip()), "")
+    return Reading("ssm", f"ssm command {detail}" + (f" ({first[:120]})" if first else ""))
 
 
 def read(aws: Any, ids: list[str], route: str, *, direct: Callable[[list[str]], Mapping[str, Any]],
@@ -210,6 +211,11 @@ def read(aws: Any, ids: list[str], route: str, *, direct: Callable[[list[str]], 
     if not todo:
         return out, []
     before = "unreachable directly; " if route == "auto" else ""
+    try:
+        script(page)                            # before any call: a page no script may carry
+    except ValueError as exc:
+        out.update({i: Reading("none", f"{before}not read via ssm: {exc}") for i in todo})
+        return out, []
     notes: list[str] = []
     try:
         known = managed(aws, todo)
@@ -230,8 +236,6 @@ def read(aws: Any, ids: list[str], route: str, *, direct: Callable[[list[str]], 
     except AwsError as exc:
         out.update({i: Reading("none", f"{before}ssm: {exc.code}") for i in online})
         notes.append(_note(exc, HINT_SEND_DENIED))
-    except ValueError as exc:  # a health check path no script may carry
-        out.update({i: Reading("none", f"{before}not read via ssm: {exc}") for i in online})
     return out, notes
 
 

@@ -287,7 +287,7 @@ def test_polling_waits_for_a_command_ssm_does_not_know_yet_and_reports_a_failed_
     with fake.installed():
         out = statpages.via_ssm(aws, ids, statpages.Page(), wait=60, sleep=naps.append)
     assert out[ids[0]] == statpages.Reading("ssm", FIG_1)
-    assert out[ids[1]] == statpages.Reading("ssm", "ssm command Failed")
+    assert out[ids[1]] == statpages.Reading("ssm", "ssm command Failed (bash: oops)")
     assert len(naps) == 2                       # two polls found nothing final, the third did
 
 
@@ -322,3 +322,13 @@ def test_the_script_reads_a_real_page_on_loopback_and_reports_a_closed_port() ->
 def test_a_path_no_script_may_carry_is_refused(path: str) -> None:
     with pytest.raises(ValueError, match="not a stat page address"):
         statpages.script(statpages.Page("HTTP", 8081, path))
+
+
+def test_a_health_check_path_no_script_may_carry_sends_nothing(aws) -> None:
+    rec = Calls()
+    with aws_mod.hooked("before-call", rec):
+        out, notes = statpages.read(aws, ["i-00000000000000001"], "ssm", direct=dict,
+                                    page=statpages.Page("HTTP", 8081, "/?action=stat'; reboot #"))
+    assert out["i-00000000000000001"].via == "none"
+    assert str(out["i-00000000000000001"].stats).startswith("not read via ssm: not a stat page address")
+    assert rec.made == [] and notes == []
