@@ -1,4 +1,4 @@
-"""Two places where moto 5.2 differs from AWS's documented behaviour in the Classic flow.
+"""Places where moto 5.2 differs from AWS's documented behaviour in awslb's flows.
 
 The sandbox (``--sandbox``) installs these so the flow runs there as it does on AWS, and
 the tests of the image and Classic balancer kinds install them for the same reason:
@@ -8,6 +8,9 @@ the tests of the image and Classic balancer kinds install them for the same reas
   applied to the image's snapshot after moto made the image.
 - moto ignores a Classic listener's ``InstanceProtocol`` and reports the front protocol
   instead (an SSL→TCP listener reads back as SSL→SSL); AWS keeps what was asked.
+- moto has no SSM ``DescribeInstanceInformation`` (HTTP 500 from its server). Its instances
+  run no SSM agent, so AWS's answer for them is an empty list: that is what it answers
+  (`awslb status --via ssm` then says the servers are not managed by SSM, as on AWS).
 
 Only moto objects are touched; nothing here runs against AWS.
 
@@ -54,6 +57,7 @@ def patches() -> list[tuple[Any, str, Any]]:
     """(object, attribute, replacement) triples; `install` applies them for good."""
     from moto.ec2.models.amis import AmiBackend
     from moto.elb.models import ELBBackend, FakeListener
+    from moto.ssm.responses import SimpleSystemManagerResponse
 
     create_image = AmiBackend.create_image
     create_lb = ELBBackend.create_load_balancer
@@ -89,7 +93,11 @@ def patches() -> list[tuple[Any, str, Any]]:
     def instance_protocol(self: Any) -> str:
         return str(self.__dict__.get("_instance_protocol") or self.protocol)
 
+    def describe_instance_information(self: Any) -> str:
+        return '{"InstanceInformationList": []}'
+
     return [
+        (SimpleSystemManagerResponse, "describe_instance_information", describe_instance_information),
         (AmiBackend, "create_image", create_image_tagging_snapshots),
         (ELBBackend, "create_load_balancer", create_lb_keeping_protocols),
         (ELBBackend, "create_load_balancer_listeners", create_listeners_keeping_protocols),
