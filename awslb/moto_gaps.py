@@ -11,6 +11,9 @@ the tests of the image and Classic balancer kinds install them for the same reas
 - moto has no SSM ``DescribeInstanceInformation`` (HTTP 500 from its server). Its instances
   run no SSM agent, so AWS's answer for them is an empty list: that is what it answers
   (`awslb status --via ssm` then says the servers are not managed by SSM, as on AWS).
+- moto has none of AWS's managed policies unless told to load all 1,582 of them; AWS always
+  has them. The ones awslb attaches (``AmazonSSMManagedInstanceCore`` for ``launch.ssm``)
+  are there.
 
 Only moto objects are touched; nothing here runs against AWS.
 
@@ -22,7 +25,9 @@ sample images instead, which cuts seconds of CPU from every emulated account.
 
 from __future__ import annotations
 
+import functools
 import gzip
+import json
 import os
 import tempfile
 from importlib.util import find_spec
@@ -53,13 +58,36 @@ def small_image_catalogue() -> None:
     os.environ["MOTO_AMIS_PATH"] = str(target)
 
 
+# AWS's managed policies that awslb attaches (``launch.ssm = true``). moto has AWS's
+# managed policies only with MOTO_IAM_LOAD_MANAGED_POLICIES (1,582 of them, parsed for every
+# account); AWS always has them: these few are there either way.
+AWS_POLICIES = ("AmazonSSMManagedInstanceCore",)
+
+
+@functools.cache
+def _aws_policy_documents() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every = json.loads(aws_managed_policies_data)
+    return {name: every[name] for name in AWS_POLICIES if name in every}
+
+
 def patches() -> list[tuple[Any, str, Any]]:
     """(object, attribute, replacement) triples; `install` applies them for good."""
     from moto.ec2.models.amis import AmiBackend
     from moto.elb.models import ELBBackend, FakeListener
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
     from moto.ssm.responses import SimpleSystemManagerResponse
 
     create_image = AmiBackend.create_image
+    init_aws_policies = IAMBackend._init_aws_policies
+
+    def aws_policies_awslb_attaches(self: Any) -> list[Any]:
+        loaded = init_aws_policies(self)
+        if loaded:
+            return loaded
+        return [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, doc)
+                for name, doc in _aws_policy_documents().items()]
     create_lb = ELBBackend.create_load_balancer
     create_listeners = ELBBackend.create_load_balancer_listeners
 
@@ -97,6 +125,7 @@ def patches() -> list[tuple[Any, str, Any]]:
         return '{"InstanceInformationList": []}'
 
     return [
+        (IAMBackend, "_init_aws_policies", aws_policies_awslb_attaches),
         (SimpleSystemManagerResponse, "describe_instance_information", describe_instance_information),
         (AmiBackend, "create_image", create_image_tagging_snapshots),
         (ELBBackend, "create_load_balancer", create_lb_keeping_protocols),
