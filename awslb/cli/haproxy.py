@@ -17,7 +17,8 @@ haproxy_app = typer.Typer(help="HAProxy in front of the media servers, with a lo
 def config(
     ctx: typer.Context,
     stack: Annotated[str | None, typer.Option("--stack", callback=check_stack, help="Balance the stack's running instances "
-                                              "(private addresses, on its WebSocket port).")] = None,
+                                              "(private addresses, on its WebSocket port); with --discover, "
+                                              "only the stack's [haproxy] settings.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help=r"Stack file whose \[haproxy] section "
                                               "gives the defaults.")] = None,
     server: Annotated[list[str] | None, typer.Option("--server", help="NAME=HOST:PORT (repeat).")] = None,
@@ -85,8 +86,9 @@ def config(
         if not base and recorded.haproxy is not None:
             base = recorded.haproxy.model_dump()
             servers = list(base.get("servers", []))
-        region = recorded_region(stack)
-        servers += [s.model_dump() for s in haproxy.servers_from_stack(st.aws(region), recorded)]
+        if discover is None and not base.get("discover"):  # server-template mode follows DNS instead
+            region = recorded_region(stack)
+            servers += [s.model_dump() for s in haproxy.servers_from_stack(st.aws(region), recorded)]
     servers += [haproxy.parse_server(s).model_dump() for s in server or []]
     flags = {"balance": balance, "sticky": sticky, "maxconn": maxconn, "weight": weight,
              "agent_port": agent_port, "agent_inter": agent_inter, "tls_cert": tls_cert, "tls": tls,
