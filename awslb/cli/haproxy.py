@@ -116,6 +116,14 @@ def config(
     if out is None:
         st.ui.text(text)
         return
+    _write(out, text)
+    what = (f"{section.slots} slot(s) following {section.discover}" if section.discover
+            else f"{len(section.servers)} server(s)")
+    st.ui.success(f"wrote {out} ({what}); check it with: haproxy -c -f {out}")
+
+
+def _write(out: Path, text: str) -> None:
+    """Write ``out`` whole or not at all (a temp file renamed over it)."""
     from awslb.errors import InputError
 
     tmp = out.with_name(out.name + ".tmp")
@@ -124,9 +132,6 @@ def config(
         tmp.replace(out)
     except OSError as exc:
         raise InputError(f"--out: cannot write {out}: {exc.strerror}") from None
-    what = (f"{section.slots} slot(s) following {section.discover}" if section.discover
-            else f"{len(section.servers)} server(s)")
-    st.ui.success(f"wrote {out} ({what}); check it with: haproxy -c -f {out}")
 
 
 def register(app: typer.Typer) -> None:
