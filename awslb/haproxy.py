@@ -160,7 +160,7 @@ def config_vars(section: HaproxySection, media_ports: str = "30000-33000") -> di
         "servers": [] if template else server_lines(section),
         "backends": template_backends(section) if template else [],
         "line_maxconn": line_maxconn(section.maxconn, k),
-        "discover_address": address(section.discover, section.discover_port) if template else None,
+        "discover_address": address(section.discover, section.discover_port) if section.discover else None,
         "cookie_key": section.cookie_key or section.discover,
         "resolvers": RESOLVERS,
         "web_backend": address(web_host, web_port),
