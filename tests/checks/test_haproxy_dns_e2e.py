@@ -7,7 +7,7 @@ in the answer; then the answer gains a second one, and new WebSockets reach it w
 reload: the same haproxy process, the same config file. Then the second server's agent
 (in-process, the default `--over down`) crosses its limit: HAProxy marks it DOWN, its open
 WebSocket goes on, and a sticky client holding its cookie is sent to the other server
-(seed 001).
+(seed 001). Last, the record goes (scale-in): the slot empties, the open WebSocket stays.
 
 The stand-ins listen on 127.0.0.2 and 127.0.0.3, HAProxy connects from 127.0.0.4 / 127.0.0.5.
 Every wait polls HAProxy's admin socket with a deadline; nothing is timed.
@@ -176,6 +176,10 @@ def test_a_new_server_is_taken_in_by_dns_alone(tier: Tier, cli) -> None:
     tier.dns.set([a])
     cfg = tier.render(cli)
     assert f"nameserver ns1 127.0.0.1:{tier.dns.port}" in cfg and cfg.count("server-template ws_s") == 2
+    # A server gone from the answer keeps its slot for `hold obsolete` (30 s); 1 s here, before
+    # HAProxy starts, so the scale-in step below does not wait half a minute.
+    assert "    hold obsolete 30s\n" in cfg
+    tier.cfg.write_text(cfg.replace("    hold obsolete 30s\n", "    hold obsolete 1s\n"))
     tier.start()
     assert tier.haproxy is not None
     pid = tier.haproxy.pid
@@ -217,7 +221,15 @@ def test_a_new_server_is_taken_in_by_dns_alone(tier: Tier, cli) -> None:
     for _ in range(4):
         _, moved = tier.open_ws(cookie)
         assert moved["server"] == "wcs_a"
-    assert tier.haproxy.pid == pid
+
+    # Scale in: the record goes. HAProxy puts wcs_b's slots in maintenance ("No IP for server")
+    # and still does not close its open WebSockets.
+    tier.dns.set([a])
+    wait_for("wcs_b's slots emptied", lambda: b not in tier.by_host() and tier.in_service({a}),
+             explain=tier.diagnostics)
+    assert tier.servers["wcs_b"].live == live_b
+    tier.loop.run(_ping(ws_b), timeout=10)
+    assert tier.haproxy.poll() is None and tier.haproxy.pid == pid
 
 
 async def _ping(ws: Client) -> None:
