@@ -561,6 +561,26 @@ def _host(v: str) -> str:
     return validate.host(v)
 
 
+COOKIE_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def dns_name(v: str) -> str:
+    """A DNS name to resolve (full match): two labels or more, not an IP address, no trailing dot."""
+    if (not validate.full(HOSTNAME, v) or "." not in v or v.rsplit(".", 1)[1].isdigit()):
+        raise ValueError(f"not a DNS name (labels of letters, digits and hyphens, at least one dot): {v!r}")
+    return v.lower()
+
+
+def nameserver(v: str) -> str:
+    """'169.254.169.253:53' or '[fd00::2]:53': an IP address and a port, normalised."""
+    try:
+        host, port = host_port(v, "IP:PORT")
+        ip = validate.ip(host)
+    except ValueError:
+        raise ValueError(f"not IP:PORT (IPv6 as [addr]:port): {v!r}") from None
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def host_port(text: str, what: str = "HOST:PORT") -> tuple[str, int]:
     """'10.0.0.5:8080' -> ('10.0.0.5', 8080); '[::1]:8080' -> ('::1', 8080)."""
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})", text) or re.fullmatch(r"([^:\[\]]+):(\d{1,5})", text)
@@ -693,8 +713,19 @@ class HaproxySection(HaproxyHost):
     web_backend: str = "127.0.0.1:8180"
     system: bool = Field(default=True, description="run as the packaged service: chroot, user haproxy, syslog")
     stats_socket: str = "/run/haproxy/admin.sock"
+    # server-template mode: HAProxy follows a DNS name (one A record per in-service server).
+    discover: str | None = Field(default=None, description="DNS name with one A record per in-service "
+                                 "media server; HAProxy resolves it at run time (server-template), no reload")
+    discover_port: Port = Field(default=8080, description="the servers' WebSocket port (server-template mode)")
+    slots: int = Field(default=10, ge=1, le=1000, description="server-template slots: the most servers "
+                       "HAProxy can follow at once")
+    nameservers: list[str] = Field(default=["169.254.169.253:53"], description="IP:PORT of the resolvers "
+                                   "(default: the VPC's Amazon DNS)")
+    dns_hold_valid: str = Field(default="10s", description="how often HAProxy resolves the name again")
+    cookie_key: str | None = Field(default=None, description="dynamic-cookie-key for sticky server-template "
+                                   "backends (default: the discover name); the same on every HAProxy host")
 
-    @field_validator("agent_inter")
+    @field_validator("agent_inter", "dns_hold_valid")
     @classmethod
     def _inter(cls, v: str) -> str:
         if not HAPROXY_TIME.match(v):
@@ -715,6 +746,28 @@ class HaproxySection(HaproxyHost):
         if len(set(out)) != len(out):
             raise ValueError("an address is given twice")
         return out
+
+    @field_validator("discover")
+    @classmethod
+    def _discover(cls, v: str | None) -> str | None:
+        return None if v is None else dns_name(v)
+
+    @field_validator("nameservers")
+    @classmethod
+    def _nameservers(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("give at least one IP:PORT")
+        out = [nameserver(a) for a in v]
+        if len(set(out)) != len(out):
+            raise ValueError("a nameserver is given twice")
+        return out
+
+    @field_validator("cookie_key")
+    @classmethod
+    def _cookie_key(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(COOKIE_KEY, v):
+            raise ValueError(f"1-64 letters, digits and ._- : {v!r}")
+        return v
 
     @field_validator("stats_socket", "tls_cert")
     @classmethod
@@ -738,6 +791,8 @@ class HaproxySection(HaproxyHost):
             seen.add(s.name)
         if self.http_port is not None and self.http_port == self.port:
             raise ValueError("http_port: must differ from haproxy.port")
+        if self.discover is not None and self.servers:
+            raise ValueError("discover: give servers or discover (server-template), not both")
         return self
 
 
@@ -969,8 +1024,8 @@ class StackSpec(Model):
         if self.redirector is not None and self.launch is not None and self.launch.kind == "config":
             raise ValueError("redirector: the edges' reports need launch.kind = \"template\" (a launch "
                              "template carries the instance profile that reads the key)")
-        if self.haproxy is not None and self.haproxy.deploy and not self.haproxy.servers and (
-                self.dns is None or self.dns.servers_record is None):
+        if self.haproxy is not None and self.haproxy.deploy and not self.haproxy.servers \
+                and self.haproxy.discover is None and (self.dns is None or self.dns.servers_record is None):
             raise ValueError("dns.servers_record: haproxy.deploy = true with no haproxy.servers follows the "
                              "group through DNS: set dns.servers_record (one A record per in-service server)")
         if self.dns is not None and asg is None:

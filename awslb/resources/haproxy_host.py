@@ -90,25 +90,24 @@ def servers_fqdn(spec: StackSpec, zone_name: str | None = None) -> str | None:
 
 
 def cfg_section(spec: StackSpec, zone_name: str | None = None) -> HaproxySection:
-    """The [haproxy] section the host's haproxy.cfg is rendered from: placeholder sources,
-    and (with the renderer's ``discover`` key) the servers record to resolve."""
+    """The [haproxy] section the host's haproxy.cfg is rendered from: placeholder sources and,
+    unless ``haproxy.discover`` or fixed servers say otherwise, the servers record to resolve
+    (server-template) on the stack's WebSocket port."""
     hp = spec.haproxy
     assert hp is not None
     update: dict[str, Any] = {"source_addresses": placeholders(hp.secondary_addresses)}
     fqdn = servers_fqdn(spec, zone_name)
-    if fqdn is not None and "discover" in HaproxySection.model_fields and not getattr(hp, "discover", None):
+    if fqdn is not None and hp.discover is None and not hp.servers:
         update["discover"] = fqdn
+        if "discover_port" not in hp.model_fields_set and spec.load_balancer is not None:
+            update["discover_port"] = spec.load_balancer.ws_port
     return hp.model_copy(update=update)
 
 
 def haproxy_cfg(spec: StackSpec, zone_name: str | None = None) -> str:
     from awslb.haproxy import render_config
 
-    section = cfg_section(spec, zone_name)
-    if not section.servers and "discover" not in HaproxySection.model_fields:
-        raise InputError("haproxy.servers: this build's haproxy.cfg renderer has no server-template; "
-                         "list the servers (haproxy.servers) to deploy the host")
-    return render_config(section, spec.stack.media_ports)
+    return render_config(cfg_section(spec, zone_name), spec.stack.media_ports)
 
 
 def userdata(spec: StackSpec, allocation_id: str, zone_name: str | None = None) -> str:

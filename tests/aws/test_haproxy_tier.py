@@ -211,6 +211,25 @@ def test_the_servers_record_needs_a_private_zone_of_the_vpc(cli, aws: Aws, secre
     assert "associate-vpc-with-hosted-zone" in r.stderr   # the hint says how
     assert calls.mutating == []
 
+    # A private zone of the stack's VPC: HAProxy follows the media group through it (server-template).
+    vpc = aws.call("ec2", "describe_vpcs", Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    aws.call("route53", "create_hosted_zone", Name="fleet.internal", CallerReference="ok",
+             HostedZoneConfig={"PrivateZone": True}, VPC={"VPCRegion": "us-east-1", "VPCId": vpc})
+    f = write(tmp_path / "c.toml", dns_stack("fleet.internal"))
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 0, r.stderr
+    [lt] = [x for x in tier(aws)["lts"] if {"Key": "awslb:id", "Value": "haproxy-lt"} in x["Tags"]]
+    data = aws.call("ec2", "describe_launch_template_versions", LaunchTemplateId=lt["LaunchTemplateId"],
+                    Versions=["$Default"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    script = base64.b64decode(data["UserData"]).decode()
+    assert "server-template" in script and "servers.fleet.internal" in script
+    fn = aws.call("lambda", "get_function", FunctionName=f"{STACK}-dns")["Configuration"]
+    assert fn["Environment"]["Variables"]["SERVERS_RECORD"] == "servers"
+    calls.clear()
+    assert cli("up", "-f", str(f), "--yes").exit_code == 0 and calls.mutating == []
+    assert cli("down", STACK, "--yes").exit_code == 0
+    assert all(not v for v in tier(aws).values()), tier(aws)
+
 
 def test_servers_record_must_not_be_a_per_instance_name(tmp_path: Path, cli) -> None:
     text = dns_stack("media.internal").replace('servers_record = "servers"',

@@ -114,10 +114,10 @@ def test_runs_twice_against_a_fake_host(tmp_path: Path) -> None:
     assert "ip addr add 172.31.5.7/20 dev ens5" in calls and "ip addr add 172.31.5.8/20 dev ens5" in calls
     cfg = (tmp_path / "haproxy" / "haproxy.cfg").read_text()
     assert "source 172.31.5.7" in cfg and "source 172.31.5.8" in cfg and "192.0.2." not in cfg
-    # Three servers over two addresses, in turn (seed 004).
-    assert [ln.split("source ")[1] for ln in cfg.splitlines()
-            if ln.strip().startswith("server ") and " source " in ln] == \
-        ["172.31.5.7", "172.31.5.8", "172.31.5.7"]
+    # One line per (server, source address) pair: three servers, each from both addresses (seed 004).
+    pairs = {(ln.split()[2], ln.split("source ")[1]) for ln in cfg.splitlines()
+             if ln.strip().startswith("server ") and " source " in ln}
+    assert pairs == {(f"172.31.10.{n}:8080", a) for n in (5, 6, 7) for a in ("172.31.5.7", "172.31.5.8")}
     pem = tmp_path / "certs" / "cert.pem"
     assert pem.read_text() == PEM and stat.S_IMODE(pem.stat().st_mode) == 0o600
     assert "MIIE" not in first.stdout + first.stderr + script
