@@ -3,7 +3,7 @@
 Each (source address, server address) pair has one ephemeral port range of its own, so one
 source address caps HAProxy at about that many connections to a backend, and K addresses
 lift the cap K times. This bench measures it with awslb's own haproxy.cfg (`awslb haproxy
-config` with K `server` lines for the same backend, one `--source-address` each), the real
+config` with one server and K `--source-address`: one `server` line per source address), the real
 `haproxy`, a WebSocket backend and clients, all on loopback.
 
 To reach the cap within this machine's limits (20,000 open files per process here), it runs
@@ -116,7 +116,7 @@ async def clients(port: int, cap: int, window: int, client_sources: int, net: st
 def run(k: int, r: int, args: argparse.Namespace, tmp: Path) -> tuple[int, str, float]:
     """Run ``r`` uses addresses of its own (127.<r+1>.2.x for HAProxy's sources, 127.<r+1>.1.x
     for the clients), so the TIME_WAIT ports an earlier run left do not count against it."""
-    servers = [f"--server=b{i + 1}=127.0.0.1:{BACKEND_PORT}" for i in range(k)]
+    servers = [f"--server=b1=127.0.0.1:{BACKEND_PORT}"]  # one backend: awslb writes a line per source
     sources = [f"--source-address=127.{r + 1}.2.{i + 1}" for i in range(k)]
     cfg = tmp / f"haproxy-{k}.cfg"
     per_server = args.cap  # never the limit: the ports are
