@@ -147,19 +147,19 @@ class Listener(Kind):
         for key in COMPARED:
             out += changed(key, props[key], a.get(key))
         have = a.get("attributes") or {}
-        for key, want in props["attributes"].items():
+        for key, want in (props.get("attributes") or {}).items():
             out += changed(key, want, have.get(key))
         return out
 
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
         ln = ctx.aws.call("elbv2", "create_listener", LoadBalancerArn=props["load_balancer"],
                           **_listener_params(props), Tags=names.tag_list(props["tags"]))["Listeners"][0]
-        _set_attributes(ctx, ln["ListenerArn"], props["attributes"])
+        _set_attributes(ctx, ln["ListenerArn"], props.get("attributes") or {})
         return self._made(res, props, ln["ListenerArn"])
 
     def _made(self, res: Resource, props: Mapping[str, Any], arn: str) -> Observed:
         attrs = {"arn": arn, "load_balancer": props["load_balancer"], **{k: props[k] for k in COMPARED},
-                 "attributes": dict(props["attributes"])}
+                 "attributes": dict(props.get("attributes") or {})}
         return Observed(self.kind, res.id, arn, res.name, attrs)
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
@@ -169,7 +169,8 @@ class Listener(Kind):
         if any(props[k] != obs.attrs.get(k) for k in COMPARED):
             ctx.aws.call("elbv2", "modify_listener", ListenerArn=obs.physical_id, **_listener_params(props))
         have = obs.attrs.get("attributes") or {}
-        _set_attributes(ctx, obs.physical_id, {k: v for k, v in props["attributes"].items() if have.get(k) != v})
+        _set_attributes(ctx, obs.physical_id,
+                        {k: v for k, v in (props.get("attributes") or {}).items() if have.get(k) != v})
         return self._made(res, props, obs.physical_id)
 
     def delete(self, ctx: Context, obs: Observed) -> None:
