@@ -136,7 +136,9 @@ def target_group(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str,
     if base.get("type") == "classic":
         raise UsageError("--stack: the stack has a Classic Load Balancer, which takes no target groups")
     given = {
-        "type": "application", "balancer": base.get("balancer", False), "target_group": f.get("name"),
+        # An NLB's stack keeps its type (its groups are TCP); otherwise the groups are an ALB's.
+        "type": "network" if base.get("type") == "network" else "application",
+        "balancer": base.get("balancer", False), "target_group": f.get("name"),
         "ws_port": f.get("port"), "health_check.port": f.get("health_port"),
         "health_check.path": f.get("health_path"), "stickiness": f.get("sticky"),
         "cookie_ttl": f.get("cookie_ttl"), "deregistration_delay": f.get("deregistration_delay"),
@@ -188,8 +190,8 @@ def create_elb(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, A
 
     base = recorded.get("load_balancer") or {}
     if base and base.get("type", "application") != "classic":
-        raise UsageError("--stack: the stack has an Application Load Balancer; use another --stack for the "
-                         "Classic one")
+        kind = "a Network" if base.get("type") == "network" else "an Application"
+        raise UsageError(f"--stack: the stack has {kind} Load Balancer; use another --stack for the Classic one")
     values = dict(base)
     given = {
         "type": "classic", "name": f.get("name"), "ws_port": f.get("ws_port"),

@@ -187,3 +187,11 @@ def test_an_alb_recorded_before_nlbs_is_not_replaced() -> None:
     del obs.attrs["type"]
     obs.name = "s-alb"
     assert LoadBalancer().replace_reasons(res, {**res.props, "security_groups": ["sg-1"]}, obs) == []
+
+
+def test_other_balancer_steps_on_an_nlb_stack() -> None:
+    # `target-group create` keeps the NLB (TCP groups); `create-elb` names what the stack has.
+    got = steps.SECTIONS["target-group create"](EDGE, {"port": 9090})["load_balancer"]
+    assert (got["type"], got["ws_port"]) == ("network", 9090)
+    with pytest.raises(UsageError, match="--stack: the stack has a Network Load Balancer"):
+        steps.SECTIONS["create-elb"](EDGE, {})
