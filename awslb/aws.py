@@ -16,7 +16,9 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
 import botocore.parsers
+import botocore.session
 from botocore.config import Config
 
 from awslb import __version__
@@ -131,6 +133,31 @@ def client_error(operation: str, code: str, message: str = "injected") -> Except
     )
 
 
+_LOADER: botocore.loaders.Loader | None = None
+_LOADER_LOCK = threading.Lock()
+
+
+def _boto3_session(**kwargs: Any) -> boto3.Session:
+    """A new session that shares the process's loader of service models.
+
+    Parsing the JSON models is most of what making a client costs (about 0.1 s each);
+    every session in one process (each command run in-process, the library used in a
+    loop) reads the same files, so they share the loader and its cache.
+    """
+    global _LOADER
+    core = botocore.session.get_session()
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _LOADER)
+        session = boto3.Session(botocore_session=core, **kwargs)
+        # boto3 appends its own data directory to the loader's paths for every session.
+        paths = _LOADER.search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 class Aws:
     """Lazily made, cached boto3 clients with one error mapping."""
 
@@ -167,10 +194,10 @@ class Aws:
                 # An emulator (or LocalStack): never probe the instance metadata service.
                 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
             try:
-                session = boto3.Session(profile_name=self._profile, region_name=self._region)
+                session = _boto3_session(profile_name=self._profile, region_name=self._region)
                 if self.endpoint_url and session.get_credentials() is None:
-                    session = boto3.Session(aws_access_key_id="awslb-emulator", aws_secret_access_key="awslb-emulator",
-                                            region_name=self._region)
+                    session = _boto3_session(aws_access_key_id="awslb-emulator",
+                                             aws_secret_access_key="awslb-emulator", region_name=self._region)
             except botocore.exceptions.ProfileNotFound as exc:
                 raise UsageError(f"--profile: {exc}") from None
             for event, handler, first in _GLOBAL_HOOKS:

@@ -40,6 +40,8 @@ class Options:
     delete_timeout: float = 600.0
     wait: bool = True
     delete_images: bool = False
+    stats_via: str = "direct"  # status: how stat pages are read (`awslb status --via`: auto)
+    stats_wait: float = 20.0  # status: seconds to wait for SSM Run Command's answers
 
 
 @dataclass
@@ -89,7 +91,8 @@ def context(aws: Aws, ui: UI, stack: str, opts: Options, net: Network | None = N
     else:
         net = replace(net, facts={**facts, **net.facts})
     return Context(aws=aws, stack=stack, ui=ui, net=net, wait=opts.wait, timeout=opts.timeout,
-                   poll=opts.poll, delete_images=opts.delete_images)
+                   poll=opts.poll, delete_images=opts.delete_images,
+                   stats_via=opts.stats_via, stats_wait=opts.stats_wait)
 
 
 def observe(ctx: Context, kinds: Mapping[str, Kind] | None = None) -> dict[str, Observed]:
@@ -147,7 +150,7 @@ SECTION_KINDS: dict[str, tuple[str, ...]] = {
     "load_balancer": ("security_group", "target_group", "load_balancer", "listener", "classic_lb"),
     "launch": ("launch_template", "launch_config"),
     "autoscaling": ("autoscaling_group",),
-    "haproxy": ("security_group",),
+    "haproxy": ("security_group", "iam_role", "elastic_ip", "haproxy_template", "haproxy_group"),
 }
 
 

@@ -45,6 +45,7 @@ SERVICE_PREFIX = {
     "autoscaling": "autoscaling",
     "acm": "acm",
     "iam": "iam",
+    "secretsmanager": "secretsmanager",
     "sts": "sts",
     "lambda": "lambda",
     "events": "events",

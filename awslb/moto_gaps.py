@@ -1,4 +1,4 @@
-"""Places where moto 5.2 differs from AWS's documented behaviour in the guides' flows.
+"""Places where moto 5.2 differs from AWS's documented behaviour in awslb's flows.
 
 The sandbox (``--sandbox``) installs these so the flow runs there as it does on AWS, and
 the tests of the image and Classic balancer kinds install them for the same reason:
@@ -8,16 +8,71 @@ the tests of the image and Classic balancer kinds install them for the same reas
   applied to the image's snapshot after moto made the image.
 - moto ignores a Classic listener's ``InstanceProtocol`` and reports the front protocol
   instead (an SSL→TCP listener reads back as SSL→SSL); AWS keeps what was asked.
+- moto has no SSM ``DescribeInstanceInformation`` (HTTP 500 from its server). Its instances
+  run no SSM agent, so AWS's answer for them is an empty list: that is what it answers
+  (`awslb status --via ssm` then says the servers are not managed by SSM, as on AWS).
+- moto has none of AWS's managed policies unless told to load all 1,582 of them; AWS always
+  has them. The ones awslb attaches (``AmazonSSMManagedInstanceCore`` for ``launch.ssm``)
+  are there.
 - moto's ``ModifyListener`` refuses every protocol but HTTP, HTTPS and TCP; AWS switches an
   NLB's TCP listener to TLS in place (with a certificate and a policy) and back. Here TLS
   is applied as AWS documents it (a TLS listener needs exactly one certificate).
 
 Only moto objects are touched; nothing here runs against AWS.
+
+Apart from the gaps, :func:`small_image_catalogue` keeps moto from loading its ~1,300
+public images per region (every region's EC2 emulation parses them; a ``DescribeImages``
+of Amazon's images serializes them all): the sandbox and the tests use moto's 44 classic
+sample images instead, which cuts seconds of CPU from every emulated account.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
+import os
+import tempfile
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
+
+
+def small_image_catalogue() -> None:
+    """Point moto at its own short image list (``MOTO_AMIS_PATH``); call before moto's EC2 loads.
+
+    Leaves an existing ``MOTO_AMIS_PATH`` alone. The list is moto's ``amis.json``, unpacked
+    once into the temporary directory (moto reads the path with a plain ``open``).
+    """
+    if "MOTO_AMIS_PATH" in os.environ:
+        return
+    spec = find_spec("moto")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    packed = Path(next(iter(spec.submodule_search_locations))) / "ec2" / "resources" / "amis.json.gz"
+    if not packed.is_file():
+        return
+    target = Path(tempfile.gettempdir()) / f"awslb-moto-amis-{packed.stat().st_size}.json"
+    if not target.is_file():
+        data = gzip.decompress(packed.read_bytes())
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, target)
+    os.environ["MOTO_AMIS_PATH"] = str(target)
+
+
+# AWS's managed policies that awslb attaches (``launch.ssm = true``). moto has AWS's
+# managed policies only with MOTO_IAM_LOAD_MANAGED_POLICIES (1,582 of them, parsed for every
+# account); AWS always has them: these few are there either way.
+AWS_POLICIES = ("AmazonSSMManagedInstanceCore",)
+
+
+@functools.cache
+def _aws_policy_documents() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every = json.loads(aws_managed_policies_data)
+    return {name: every[name] for name in AWS_POLICIES if name in every}
 
 
 def patches() -> list[tuple[Any, str, Any]]:
@@ -25,8 +80,18 @@ def patches() -> list[tuple[Any, str, Any]]:
     from moto.ec2.models.amis import AmiBackend
     from moto.elb.models import ELBBackend, FakeListener
     from moto.elbv2.models import ELBv2Backend
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
+    from moto.ssm.responses import SimpleSystemManagerResponse
 
     create_image = AmiBackend.create_image
+    init_aws_policies = IAMBackend._init_aws_policies
+
+    def aws_policies_awslb_attaches(self: Any) -> list[Any]:
+        loaded = init_aws_policies(self)
+        if loaded:
+            return loaded
+        return [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, doc)
+                for name, doc in _aws_policy_documents().items()]
     create_lb = ELBBackend.create_load_balancer
     create_listeners = ELBBackend.create_load_balancer_listeners
     modify_listener_to_tls = _tls_listener(ELBv2Backend.modify_listener)
@@ -61,7 +126,12 @@ def patches() -> list[tuple[Any, str, Any]]:
     def instance_protocol(self: Any) -> str:
         return str(self.__dict__.get("_instance_protocol") or self.protocol)
 
+    def describe_instance_information(self: Any) -> str:
+        return '{"InstanceInformationList": []}'
+
     return [
+        (IAMBackend, "_init_aws_policies", aws_policies_awslb_attaches),
+        (SimpleSystemManagerResponse, "describe_instance_information", describe_instance_information),
         (AmiBackend, "create_image", create_image_tagging_snapshots),
         (ELBBackend, "create_load_balancer", create_lb_keeping_protocols),
         (ELBBackend, "create_load_balancer_listeners", create_listeners_keeping_protocols),

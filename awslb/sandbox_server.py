@@ -175,14 +175,16 @@ def serve(directory: Path, port: int) -> None:
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     import logging
 
+    from awslb.moto_gaps import install, small_image_catalogue
+
+    small_image_catalogue()  # before moto's EC2 loads
+
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
         create_backend_app,
     )
     from werkzeug.serving import make_server
-
-    from awslb.moto_gaps import install
 
     install()
     _pickle_keys()

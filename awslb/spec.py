@@ -608,6 +608,26 @@ def _host(v: str) -> str:
     return validate.host(v)
 
 
+COOKIE_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def dns_name(v: str) -> str:
+    """A DNS name to resolve (full match): two labels or more, not an IP address, no trailing dot."""
+    if (not validate.full(HOSTNAME, v) or "." not in v or v.rsplit(".", 1)[1].isdigit()):
+        raise ValueError(f"not a DNS name (labels of letters, digits and hyphens, at least one dot): {v!r}")
+    return v.lower()
+
+
+def nameserver(v: str) -> str:
+    """'169.254.169.253:53' or '[fd00::2]:53': an IP address and a port, normalised."""
+    try:
+        host, port = host_port(v, "IP:PORT")
+        ip = validate.ip(host)
+    except ValueError:
+        raise ValueError(f"not IP:PORT (IPv6 as [addr]:port): {v!r}") from None
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def host_port(text: str, what: str = "HOST:PORT") -> tuple[str, int]:
     """'10.0.0.5:8080' -> ('10.0.0.5', 8080); '[::1]:8080' -> ('::1', 8080)."""
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})", text) or re.fullmatch(r"([^:\[\]]+):(\d{1,5})", text)
@@ -634,7 +654,96 @@ class HaproxyServer(Model):
         return _host(v)
 
 
-class HaproxySection(Model):
+# The Web SDK build the guide unpacks for nginx (seed 001, 1.4).
+WEBSDK_URL = ("https://flashphoner.com/downloads/builds/flashphoner_client/wcs_api-2.0/"
+              "flashphoner-api-2.0.206-7d9863ae4de631a59ff8793ddecd104ca2fd4a22.tar.gz")
+DOWNLOAD_URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?/[A-Za-z0-9._~%/+=-]*")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# A Secrets Manager secret: its name (letters, digits and /_+=.@-) or its ARN.
+SECRET_ID = re.compile(r"(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}")
+
+
+class HaproxyHost(Model):
+    """``[haproxy] deploy = true``: the HAProxy tier on AWS (awslb/resources/haproxy_host.py).
+
+    Its own keys only; the haproxy.cfg keys are :class:`HaproxySection`'s.
+    """
+
+    deploy: bool = Field(default=False, description="run the HAProxy host on AWS (a group of one with an Elastic IP)")
+    ami: str | None = Field(default=None, description="Amazon Linux 2023 (dnf, AWS CLI) or Debian/Ubuntu with the AWS CLI")
+    instance_type: str = "c5.large"
+    secondary_addresses: int = Field(default=0, ge=0, le=49, description="secondary private addresses on the "
+                                     "host's interface, one `source` each (seed 004); the type's limit applies")
+    pem_secret: str | None = Field(default=None, description="Secrets Manager secret (name or ARN) whose string "
+                                   "is the PEM: certificate chain and key, read at boot by the host's role")
+    key_name: str | None = None
+    clients: list[str] = Field(default=["0.0.0.0/0", "::/0"], description="who may reach the frontend (443, 80)")
+    websdk_url: str = Field(default=WEBSDK_URL, description="the Web SDK tarball nginx serves on 8180")
+    websdk_sha256: str | None = Field(default=None, description="the tarball's SHA-256, checked when given")
+
+    @field_validator("ami")
+    @classmethod
+    def _host_ami(cls, v: str | None) -> str | None:
+        if v is not None and not AMI_ID.fullmatch(v):
+            raise ValueError(f"not an image id (ami-...): {v!r}")
+        return v
+
+    @field_validator("instance_type")
+    @classmethod
+    def _host_type(cls, v: str) -> str:
+        if not INSTANCE_TYPE.fullmatch(v):
+            raise ValueError(f"not an instance type (like c5.large): {v!r}")
+        return v
+
+    @field_validator("pem_secret")
+    @classmethod
+    def _secret(cls, v: str | None) -> str | None:
+        if v is not None and not SECRET_ID.fullmatch(v):
+            raise ValueError(f"not a Secrets Manager secret name or ARN: {v!r}")
+        return v
+
+    @field_validator("key_name")
+    @classmethod
+    def _host_key(cls, v: str | None) -> str | None:
+        if v is not None and not KEY_NAME.fullmatch(v):
+            raise ValueError(f"not a key pair name: {v!r}")
+        return v
+
+    @field_validator("clients")
+    @classmethod
+    def _host_clients(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one CIDR block")
+        return [_cidr(c) for c in v]
+
+    @field_validator("websdk_url")
+    @classmethod
+    def _sdk(cls, v: str) -> str:
+        if not DOWNLOAD_URL.fullmatch(v):
+            raise ValueError(f"an https:// URL of letters, digits and ._~%/+=- only: {v!r}")
+        return v
+
+    @field_validator("websdk_sha256")
+    @classmethod
+    def _sdk_sum(cls, v: str | None) -> str | None:
+        if v is not None and not SHA256.fullmatch(v):
+            raise ValueError(f"64 lower-case hex digits: {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _deployable(self) -> HaproxyHost:
+        if self.deploy and self.ami is None:
+            raise ValueError("ami: haproxy.deploy = true needs the host's image (ami-...)")
+        if self.deploy and getattr(self, "source_addresses", []):
+            raise ValueError("source_addresses: on AWS the host's own secondary addresses are the sources "
+                             "(known at boot): set haproxy.secondary_addresses instead")
+        if self.deploy and getattr(self, "tls", False) and self.pem_secret is None:
+            raise ValueError("pem_secret: a TLS frontend on AWS needs the PEM from Secrets Manager "
+                             "(the secret's name or ARN; it is read at boot, never put in user-data)")
+        return self
+
+
+class HaproxySection(HaproxyHost):
     balance: Literal["roundrobin", "leastconn"] = "roundrobin"
     sticky: bool = False
     maxconn: int = Field(default=100, ge=1, description="per server (seed 001: maxconn 100)")
@@ -651,8 +760,19 @@ class HaproxySection(Model):
     web_backend: str = "127.0.0.1:8180"
     system: bool = Field(default=True, description="run as the packaged service: chroot, user haproxy, syslog")
     stats_socket: str = "/run/haproxy/admin.sock"
+    # server-template mode: HAProxy follows a DNS name (one A record per in-service server).
+    discover: str | None = Field(default=None, description="DNS name with one A record per in-service "
+                                 "media server; HAProxy resolves it at run time (server-template), no reload")
+    discover_port: Port = Field(default=8080, description="the servers' WebSocket port (server-template mode)")
+    slots: int = Field(default=10, ge=1, le=1000, description="server-template slots: the most servers "
+                       "HAProxy can follow at once")
+    nameservers: list[str] = Field(default=["169.254.169.253:53"], description="IP:PORT of the resolvers "
+                                   "(default: the VPC's Amazon DNS)")
+    dns_hold_valid: str = Field(default="10s", description="how often HAProxy resolves the name again")
+    cookie_key: str | None = Field(default=None, description="dynamic-cookie-key for sticky server-template "
+                                   "backends (default: the discover name); the same on every HAProxy host")
 
-    @field_validator("agent_inter")
+    @field_validator("agent_inter", "dns_hold_valid")
     @classmethod
     def _inter(cls, v: str) -> str:
         if not HAPROXY_TIME.match(v):
@@ -673,6 +793,28 @@ class HaproxySection(Model):
         if len(set(out)) != len(out):
             raise ValueError("an address is given twice")
         return out
+
+    @field_validator("discover")
+    @classmethod
+    def _discover(cls, v: str | None) -> str | None:
+        return None if v is None else dns_name(v)
+
+    @field_validator("nameservers")
+    @classmethod
+    def _nameservers(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("give at least one IP:PORT")
+        out = [nameserver(a) for a in v]
+        if len(set(out)) != len(out):
+            raise ValueError("a nameserver is given twice")
+        return out
+
+    @field_validator("cookie_key")
+    @classmethod
+    def _cookie_key(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(COOKIE_KEY, v):
+            raise ValueError(f"1-64 letters, digits and ._- : {v!r}")
+        return v
 
     @field_validator("stats_socket", "tls_cert")
     @classmethod
@@ -696,6 +838,8 @@ class HaproxySection(Model):
             seen.add(s.name)
         if self.http_port is not None and self.http_port == self.port:
             raise ValueError("http_port: must differ from haproxy.port")
+        if self.discover is not None and self.servers:
+            raise ValueError("discover: give servers or discover (server-template), not both")
         return self
 
 
@@ -822,6 +966,8 @@ class DnsSection(Model):
     webhook_url: str | None = None
     webhook_secret_file: str | None = None
     webhook_secret_env: str | None = None
+    servers_record: str | None = Field(default=None, description="one name in the zone with an A record per "
+                                       "in-service server (private addresses), for HAProxy's server-template")
 
     @field_validator("zone")
     @classmethod
@@ -839,6 +985,18 @@ class DnsSection(Model):
             Naming("example.com", v)
         except DnsConfigError as exc:
             raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("servers_record")
+    @classmethod
+    def _servers_record(cls, v: str | None) -> str | None:
+        from awslb.node.dns import DnsConfigError, servers_name
+
+        if v is not None:
+            try:
+                servers_name("example.com", v)
+            except DnsConfigError as exc:
+                raise ValueError(str(exc)) from None
         return v
 
     @field_validator("webhook_url")
@@ -872,6 +1030,17 @@ class DnsSection(Model):
             raise ValueError("webhook_url: a webhook secret without dns.webhook_url")
         return self
 
+    @model_validator(mode="after")
+    def _servers_apart(self) -> DnsSection:
+        from awslb.node.dns import Naming, servers_name
+
+        if self.servers_record is not None:
+            sample = "example.com" if ZONE_ID.fullmatch(self.zone) else self.zone
+            if Naming(sample, self.record).matches(servers_name(sample, self.servers_record)) is not None:
+                raise ValueError(f"servers_record: {self.servers_record!r} is a name of dns.record's pattern "
+                                 f"({self.record!r}): choose a name the per-instance records never take")
+        return self
+
 
 class StackSpec(Model):
     stack: StackSection = StackSection()
@@ -902,6 +1071,10 @@ class StackSpec(Model):
         if self.redirector is not None and self.launch is not None and self.launch.kind == "config":
             raise ValueError("redirector: the edges' reports need launch.kind = \"template\" (a launch "
                              "template carries the instance profile that reads the key)")
+        if self.haproxy is not None and self.haproxy.deploy and not self.haproxy.servers \
+                and self.haproxy.discover is None and (self.dns is None or self.dns.servers_record is None):
+            raise ValueError("dns.servers_record: haproxy.deploy = true with no haproxy.servers follows the "
+                             "group through DNS: set dns.servers_record (one A record per in-service server)")
         if self.dns is not None and asg is None:
             raise ValueError("dns: per-instance DNS needs an [autoscaling] section (the group it follows)")
         lb = self.load_balancer

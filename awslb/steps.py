@@ -365,7 +365,39 @@ def asg_create(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, A
     return out
 
 
+# -- the HAProxy tier on AWS -------------------------------------------------------------------
+
+HAPROXY_UP_FLAGS = ("ami", "instance_type", "secondary_addresses", "pem_secret", "key_name", "tls",
+                    "websdk_url", "websdk_sha256")
+
+
+def haproxy_up(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
+    """`awslb haproxy up`: [haproxy] with deploy = true; flags over the recorded section."""
+    from awslb.haproxy import parse_server
+
+    base = dict(recorded.get("haproxy") or {})
+    given: dict[str, Any] = {k: f.get(k) for k in HAPROXY_UP_FLAGS}
+    given["clients"] = _list(f.get("client"))
+    if f.get("server"):
+        given["servers"] = [parse_server(x).model_dump() for x in f["server"]]
+    values = overlay(base, {**given, "deploy": True})
+    missing = []
+    if not values.get("ami"):
+        missing.append("--ami AMI (the host's image: Amazon Linux 2023)")
+    if values.get("tls", True) and not values.get("pem_secret"):
+        missing.append("--pem-secret NAME (the Secrets Manager secret holding the PEM)")
+    _missing(missing)
+    return {"haproxy": values}
+
+
+def haproxy_down(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:  # noqa: ARG001
+    """`awslb haproxy down`: the [haproxy] section goes, and with it everything it made."""
+    return {"haproxy": None}
+
+
 SECTIONS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]] = {
+    "haproxy up": haproxy_up,
+    "haproxy down": haproxy_down,
     "create-alb": create_alb,
     "create-nlb": create_nlb,
     "create-elb": create_elb,
@@ -428,6 +460,13 @@ _LAUNCH = {"launch.name": "--name", "launch.userdata": "--template", "launch.ami
            "launch.security_groups": "--security-group", "launch.volume_size": "--volume-size",
            "launch.vars": "--set", "image": "--ami"}
 FLAGS["launch-template create"] = FLAGS["launch-config create"] = _LAUNCH
+FLAGS["haproxy up"] = {
+    "haproxy.ami": "--ami", "haproxy.instance_type": "--instance-type",
+    "haproxy.secondary_addresses": "--secondary-addresses", "haproxy.pem_secret": "--pem-secret",
+    "haproxy.key_name": "--key-name", "haproxy.clients": "--client", "haproxy.servers": "--server",
+    "haproxy.tls": "--tls", "haproxy.websdk_url": "--websdk-url", "haproxy.websdk_sha256": "--websdk-sha256",
+}
+FLAGS["haproxy down"] = {}
 FLAGS["asg create"] = {
     **_LAUNCH, "launch.name": "--launch-template", "autoscaling.name": "--name", "autoscaling.min": "--min",
     "autoscaling.max": "--max", "autoscaling.desired": "--desired", "autoscaling.cpu_target": "--cpu-target",
@@ -472,8 +511,10 @@ def sections_for(command: str, stack: str, flags: Mapping[str, Any]) -> tuple[An
     try:
         raw = SECTIONS[command](recorded.model_dump(mode="json", exclude_none=True), flags)
         models: dict[str, type[spec.Model]] = {"load_balancer": spec.LoadBalancerSection, "image": spec.ImageSection,
-                  "launch": spec.LaunchSection, "autoscaling": spec.AutoscalingSection}
-        sections = {k: spec.section(models[k], v, k) for k, v in raw.items()}
+                  "launch": spec.LaunchSection, "autoscaling": spec.AutoscalingSection,
+                  "haproxy": spec.HaproxySection}
+        # None: the command removes the section (and converging it deletes what it made).
+        sections = {k: None if v is None else spec.section(models[k], v, k) for k, v in raw.items()}
         spec.merge(recorded, **sections)  # the whole stack must hold together too
     except InputError as exc:
         raise type(exc)(rename(exc.message, names), exc.hint) from None

@@ -19,14 +19,17 @@ def serve(
     bind: Annotated[str, typer.Option("--bind", help="Address to listen on (* for all).")] = "*",
     stat_url: Annotated[str, typer.Option("--stat-url", help="The WCS stat page.")] =
         "http://127.0.0.1:8081/?action=stat",
-    cpu: Annotated[float, typer.Option("--cpu", min=0, help="Drain at this CPU % (0: ignore).")] = 90,
-    publishers: Annotated[int, typer.Option("--publishers", min=0, help="Drain at this many published "
-                                            "streams (WebRTC, RTMP, RTSP).")] = 100,
-    subscribers: Annotated[int, typer.Option("--subscribers", min=0, help="Drain at this many "
+    cpu: Annotated[float, typer.Option("--cpu", min=0, help="Limit: CPU % (0: ignore).")] = 90,
+    publishers: Annotated[int, typer.Option("--publishers", min=0, help="Limit: published streams "
+                                            "(WebRTC, RTMP, RTSP).")] = 100,
+    subscribers: Annotated[int, typer.Option("--subscribers", min=0, help="Limit: "
                                              "subscribers.")] = 100,
-    hls: Annotated[int, typer.Option("--hls", min=0, help="Drain at this many HLS streams.")] = 100,
-    band_in: Annotated[float, typer.Option("--band-in", min=0, help="Drain at this many Mbit/s in.")] = 100,
-    band_out: Annotated[float, typer.Option("--band-out", min=0, help="Drain at this many Mbit/s out.")] = 100,
+    hls: Annotated[int, typer.Option("--hls", min=0, help="Limit: HLS streams.")] = 100,
+    band_in: Annotated[float, typer.Option("--band-in", min=0, help="Limit: Mbit/s in.")] = 100,
+    band_out: Annotated[float, typer.Option("--band-out", min=0, help="Limit: Mbit/s out.")] = 100,
+    over: Annotated[str, typer.Option("--over", metavar="down|drain", help="What HAProxy is told at a limit: "
+                                      "down (seed 001: new and sticky clients go to other servers) or drain "
+                                      "(sticky clients still come); open connections stay either way.")] = "down",
     allow: Annotated[list[str] | None, typer.Option("--allow", help="Answer only these CIDR blocks "
                                                     "(repeat; default: loopback and the private ranges "
                                                     "10/8, 172.16/12, 192.168/16, fc00::/7; "
@@ -56,7 +59,13 @@ def serve(
     metrics_period: Annotated[float, typer.Option("--metrics-period", min=1, help="Seconds between "
                                                   "PutMetricData calls.")] = 10,
 ) -> None:
-    """Answer HAProxy agent checks from a verdict refreshed on a timer."""
+    """Answer HAProxy agent checks from a verdict refreshed on a timer.
+
+    Below every limit: `up ready N%` (weight falls with load). At a limit: `down #reason`
+    (--over down, the default) or `up drain #reason` (--over drain). HAProxy keeps a DOWN
+    or DRAIN server's established connections; DOWN also ignores its sticky cookie, DRAIN
+    does not. The stat page not answering is `down`; a scale-in drain is always `up drain`.
+    """
     from awslb.errors import UsageError
     from awslb.node import agent
 
@@ -65,6 +74,8 @@ def serve(
         networks = agent.parse_allow(allow or agent.DEFAULT_ALLOW)
     except ValueError as exc:
         raise UsageError(f"--allow: {exc}") from None
+    if over not in agent.OVER_CHOICES:
+        raise UsageError(f"--over: down or drain, not {over!r}")
     if not stat_url.startswith(("http://", "https://")):
         raise UsageError(f"--stat-url: not an http(s) URL: {stat_url!r}")
     limits = agent.Limits(cpu=cpu, publishers=publishers, subscribers=subscribers, hls=hls,
@@ -73,7 +84,8 @@ def serve(
     def changed(v: agent.Verdict, s: agent.Sample) -> None:
         st.ui.info(f"verdict: {v.reply().strip()}")
 
-    a = agent.Agent(stat_url, limits, interval=interval, timeout=timeout, allow=networks, on_change=changed)
+    a = agent.Agent(stat_url, limits, interval=interval, timeout=timeout, allow=networks, on_change=changed,
+                    over=over)
     from awslb.cli.redirector import reporter
 
     rep = reporter(report_to or [], report_key_file, report_interval, redirect_address, edge_id,

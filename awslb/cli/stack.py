@@ -115,16 +115,30 @@ def status(
     stack_opt: StackNameOpt = None,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until interrupted.")] = False,
     interval: Annotated[float, typer.Option("--interval", min=1, help="Seconds between refreshes.")] = 5,
+    via: Annotated[str, typer.Option(
+        "--via", metavar="auto|direct|ssm",
+        help="How the servers' stat pages (:8081/?action=stat) are read. direct: a GET from this machine "
+             "(the servers' security group admits 8081 from the balancer only, so from elsewhere they show "
+             "unreachable); ssm: SSM Run "
+             "Command runs curl on each server (needs launch.ssm = true and your ssm:SendCommand); auto: "
+             "direct, then SSM for the servers direct cannot reach. Each server's row says which route "
+             "(via=direct|ssm|none). SendCommand changes no resource: it executes a read-only command "
+             "on the servers, the only call status makes that is not a read.")] = "auto",
+    ssm_wait: Annotated[float, typer.Option(
+        "--ssm-wait", min=1, max=300, help="Seconds to wait for SSM's answers; a server that has not "
+                                           "answered by then shows 'timed out via ssm'.")] = 20,
 ) -> None:
-    """What the stack has now: resources and their live state."""
+    """What the stack has now: resources and their live state (reads only; see --via)."""
     from awslb import deploy
     from awslb.errors import UsageError
 
+    if via not in ("auto", "direct", "ssm"):
+        raise UsageError(f"--via: one of auto, direct, ssm: {via!r}")
     stack = which_stack(stack, stack_opt)
     st = state(ctx)
     if watch and st.ui.json:
         raise UsageError("--watch: refreshes a screen; with --output json, run `awslb status` in a loop")
-    aws, opts = st.aws(deploy.recorded_region(stack)), st.options()
+    aws, opts = st.aws(deploy.recorded_region(stack)), st.options(stats_via=via, stats_wait=ssm_wait)
     if not watch:
         data = deploy.status(aws, st.ui, stack, opts)
         if st.ui.json:
@@ -185,6 +199,8 @@ def status_lines(data: dict[str, Any]) -> list[str]:
 def _fact_lines(key: str, value: Any) -> list[str]:
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return [f"{key}:"] + [f"  {_inline(v)}" for v in value]
+    if isinstance(value, list) and any(" " in str(v) for v in value):  # sentences (notes): one a line
+        return [f"{key}:"] + [f"  {v}" for v in value]
     if isinstance(value, list):
         return [f"{key}: {', '.join(str(v) for v in value) or '-'}"]
     if isinstance(value, dict):

@@ -10,8 +10,20 @@ The verdict (pure code, :func:`verdict`):
 - ``up ready N%``: N, the weight in percent of the configured weight, falls as the
   highest load ratio (CPU, publishers, subscribers, HLS, bandwidth in/out against their
   limits) rises. ``ready`` is always sent: ``up`` alone does not clear an earlier ``drain``.
-- ``up drain #reason``: a limit is reached; no new connections, persistent ones stay.
+- a limit is reached (``over``, the ``--over`` flag):
+
+  - ``down #reason`` (the default, seed 001: "returns down ... HAProxy stops sending new
+    connections until it gets up"): HAProxy marks the server DOWN. New clients go to other
+    servers, and so do sticky ones: a persistence cookie naming a DOWN server is ignored
+    (without ``option persist``, which awslb does not set), so the client is balanced
+    elsewhere. Established connections stay: HAProxy closes a DOWN server's sessions only
+    with ``on-marked-down shutdown-sessions`` (not set), so open WebSockets go on.
+  - ``up drain #reason``: HAProxy's DRAIN: the server stays UP with weight 0; no new
+    clients, but sticky clients (cookie) still reach it, and established connections stay.
+
 - ``down #reason``: the stat page does not answer (WCS is not serving).
+- admin drain (scale-in, :meth:`Agent.set_admin`, driven by awslb.node.lifecycle) is always
+  ``up drain``: the sticky clients of live sessions must still reach the server being drained.
 
 HAProxy's reading of a reply is modelled by :func:`parse_reply` (after HAProxy's
 ``tcpcheck_agent_expect_reply``): the line must end with CR or LF or it is ignored; words
@@ -176,11 +188,15 @@ class Sample:
     error: str | None = None  # the stat page did not answer
 
 
+OVER_CHOICES = ("down", "drain")
+
+
 @dataclass(frozen=True)
 class Verdict:
     state: str              # "up", "drain" or "down"
     weight: int | None      # percent, for "up"
     reason: str = ""
+    overloaded: bool = False  # a limit is reached (state is then the --over choice)
 
     def reply(self) -> str:
         """The agent's line for HAProxy, newline-terminated."""
@@ -195,8 +211,10 @@ class Verdict:
 UNITS = {"cpu": "%", "band_in": " Mbit/s", "band_out": " Mbit/s"}
 
 
-def verdict(sample: Sample, limits: Limits) -> Verdict:
-    """Sample + limits -> what the agent tells HAProxy."""
+def verdict(sample: Sample, limits: Limits, over: str = "down") -> Verdict:
+    """Sample + limits -> what the agent tells HAProxy; ``over``: the state at a limit (down or drain)."""
+    if over not in OVER_CHOICES:
+        raise ValueError(f"over: down or drain, not {over!r}")
     if sample.error:
         return Verdict("down", None, sample.error)
     worst_name, worst = "", 0.0
@@ -212,7 +230,8 @@ def verdict(sample: Sample, limits: Limits) -> Verdict:
         unit = UNITS.get(worst_name, "")
         value = getattr(sample, worst_name)
         shown = f"{value:.0f}" if isinstance(value, float) else str(value)
-        return Verdict("drain", None, f"{worst_name} {shown}{unit} >= {getattr(limits, worst_name):g}{unit}")
+        return Verdict(over, None, f"{worst_name} {shown}{unit} >= {getattr(limits, worst_name):g}{unit}",
+                       overloaded=True)
     # The weight falls with the load; 1% at the edge keeps the server in the farm.
     weight = max(1, min(100, round(100 * (1 - worst))))
     return Verdict("up", weight, f"{worst_name} at {worst:.0%}" if worst_name else "idle")
@@ -356,9 +375,13 @@ class Agent:
 
     def __init__(self, stat_url: str = DEFAULT_STAT_URL, limits: Limits | None = None, *,
                  interval: float = 2.0, timeout: float = 1.5, allow: Networks | None = None,
-                 proc: str = "/proc", on_change: Callable[[Verdict, Sample], None] | None = None):
+                 proc: str = "/proc", on_change: Callable[[Verdict, Sample], None] | None = None,
+                 over: str = "down"):
+        if over not in OVER_CHOICES:
+            raise ValueError(f"over: down or drain, not {over!r}")
         self.stat_url = stat_url
         self.limits = limits or Limits()
+        self.over = over
         self.interval = interval
         self.timeout = min(timeout, interval) if interval > 0 else timeout
         self.allow = allow or []
@@ -393,19 +416,21 @@ class Agent:
         else:  # too short to measure (the first sample at start-up): CPU and bandwidth unknown
             load = HostLoad()
         s = Sample(publishers, subscribers, hls, load.cpu, load.band_in, load.band_out, error)
-        self.set(verdict(s, self.limits), s)
+        self.set(verdict(s, self.limits, self.over), s)
         return self.current
 
     def set_admin(self, state: str) -> None:
-        """``drain``: answer drain whatever the load (scale-in in progress: awslb.node.lifecycle);
-        ``ready``: back to the verdict of the load."""
+        """``drain``: answer ``up drain`` whatever the load (scale-in in progress:
+        awslb.node.lifecycle), never ``down``, so sticky clients of live sessions still get
+        through, even over a limit with ``--over down`` (only a stat page that does not answer
+        is ``down``). ``ready``: back to the verdict of the load."""
         if state not in ("drain", "ready"):
             raise ValueError(f"admin state {state!r}: drain or ready")
         self.admin = state
         self.set(self.current, None)
 
     def set(self, v: Verdict, s: Sample | None = None) -> None:
-        if getattr(self, "admin", "ready") == "drain" and v.state == "up":
+        if getattr(self, "admin", "ready") == "drain" and (v.state == "up" or v.overloaded):
             v = Verdict("drain", None, "scale-in: draining live sessions")
         changed = (v.state, v.reason if v.state != "up" else "") != (
             self.current.state, self.current.reason if self.current.state != "up" else "")
@@ -421,7 +446,8 @@ class Agent:
             try:
                 self.sample()
             except Exception as exc:  # never let the timer die; say why on the next check
-                self.set(replace(self.current, state="down", weight=None, reason=f"agent error: {exc}"))
+                self.set(replace(self.current, state="down", weight=None, reason=f"agent error: {exc}",
+                                 overloaded=False))
 
     # serving -------------------------------------------------------------------------
 
@@ -509,5 +535,5 @@ def run(agent: Agent, host: str, port: int, ready: Callable[[list[tuple]], None]
     asyncio.run(main())
 
 
-__all__ = ["Agent", "AgentReply", "Limits", "Sample", "Verdict", "check", "parse_reply", "parse_stat",
+__all__ = ["OVER_CHOICES", "Agent", "AgentReply", "Limits", "Sample", "Verdict", "check", "parse_reply", "parse_stat",
            "run", "verdict"]

@@ -21,6 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 MARKER = "awslb-instance="
+# The servers record (one name, an A record per in-service server) is marked by group.
+SERVERS_MARKER = "awslb-servers="
+GROUP_NAME = re.compile(r"[^\x00-\x1f\x7f\"\\]{1,255}")
 INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 PLACEHOLDERS = {"{instance_id}": r"(i-[0-9a-f]{8,17})", "{index}": r"([1-9][0-9]{0,5})"}
@@ -168,3 +171,75 @@ def reconcile(want: Mapping[str, str], have: Iterable[Owned], naming: Naming, tt
             # CREATE, not UPSERT: a record of that name that is not ours makes the change fail.
             changes.append(Change("CREATE", naming.name(instance_id=iid), iid, address, ttl, "in service"))
     return changes
+
+
+# -- the servers record: one name, every in-service server's private address ------------------
+
+def servers_name(zone: str, record: str) -> str:
+    """``servers`` (relative) or ``servers.media.example.com`` -> the full name with its dot."""
+    zone_n = zone.rstrip(".").lower()
+    if not re.fullmatch(rf"{LABEL}(\.{LABEL})+", zone_n):
+        raise DnsConfigError(f"zone {zone!r} is not a domain name")
+    rel = record.rstrip(".").lower()
+    if rel == zone_n or rel.endswith("." + zone_n):
+        rel = rel[: -len(zone_n) - 1]
+    if not re.fullmatch(rf"{LABEL}(\.{LABEL})*", rel):
+        raise DnsConfigError(f"servers record {record!r} is not a DNS name in the zone (letters, digits, hyphens)")
+    return f"{rel}.{zone_n}."
+
+
+def servers_batch(record_sets: Iterable[Mapping[str, object]], name: str, group: str,
+                  addresses: Iterable[str], ttl: int) -> list[dict[str, object]]:
+    """The Route53 changes that make ``name`` hold exactly ``addresses`` (A, one value each),
+    marked as the group's by a TXT record at the same name; [] when it already does.
+
+    A name held by a record that is not this group's (no marker, or another group's) is
+    never touched: DnsConfigError. No address left deletes the A record and its marker.
+    """
+    if not GROUP_NAME.fullmatch(group):
+        raise DnsConfigError(f"group name {group!r} cannot be a marker")
+    want = sorted(set(addresses))
+    a_set: Mapping[str, object] | None = None
+    txt_set: Mapping[str, object] | None = None
+    for rs in record_sets:
+        if str(rs.get("Name", "")).lower() != name.lower():
+            continue
+        if rs.get("Type") == "A":
+            a_set = rs
+        elif rs.get("Type") == "TXT":
+            txt_set = rs
+    marker = f'"{SERVERS_MARKER}{group}"'
+    ours = txt_set is not None and marker in [str(r.get("Value")) for r in _values(txt_set)]
+    if (a_set is not None or txt_set is not None) and not ours:
+        raise DnsConfigError(f"{name.rstrip('.')} exists and is not marked {SERVERS_MARKER}{group}: "
+                             "left alone (choose another dns.servers_record or delete it)")
+    mark = {"Name": name, "Type": "TXT", "TTL": ttl, "ResourceRecords": [{"Value": marker}]}
+    if not want:
+        out = [] if a_set is None else [{"Action": "DELETE", "ResourceRecordSet": dict(a_set)}]
+        return out + ([] if txt_set is None else [{"Action": "DELETE", "ResourceRecordSet": dict(txt_set)}])
+    have = sorted(str(r.get("Value")) for r in _values(a_set)) if a_set is not None else None
+    if have == want and a_set is not None and a_set.get("TTL") == ttl and txt_set is not None \
+            and txt_set.get("TTL") == ttl:
+        return []
+    record = {"Name": name, "Type": "A", "TTL": ttl, "ResourceRecords": [{"Value": a} for a in want]}
+    # CREATE when the name is free: a record someone makes meanwhile makes the change fail.
+    action = "UPSERT" if ours else "CREATE"
+    return [{"Action": action, "ResourceRecordSet": record}, {"Action": action, "ResourceRecordSet": mark}]
+
+
+def servers_held(record_sets: Iterable[Mapping[str, object]], name: str, group: str) -> list[str]:
+    """The addresses of the servers record when it is the group's, else []."""
+    try:
+        batch = servers_batch(record_sets, name, group, [], 60)
+    except DnsConfigError:
+        return []
+    for change in batch:
+        rs = change["ResourceRecordSet"]
+        if isinstance(rs, Mapping) and rs.get("Type") == "A":
+            return sorted(str(r.get("Value")) for r in _values(rs))
+    return []
+
+
+def _values(rs: Mapping[str, object]) -> list[Mapping[str, object]]:
+    records = rs.get("ResourceRecords") or []
+    return [r for r in records if isinstance(r, Mapping)] if isinstance(records, list) else []

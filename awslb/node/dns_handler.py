@@ -23,7 +23,10 @@ to what the instance needs, not blindly created.
 Configuration comes from the function's environment: ``ZONE_ID``, ``ZONE_NAME``,
 ``RECORD_PATTERN`` (``{instance_id}`` or ``edge-{index}``, relative to the zone),
 ``ADDRESS`` (``private`` or ``public``), ``TTL``, ``GROUP_NAME``, and optionally
-``WEBHOOK_URL`` with ``WEBHOOK_SECRET``. The webhook gets a JSON body signed with
+``WEBHOOK_URL`` with ``WEBHOOK_SECRET``, and ``SERVERS_RECORD``: one name in the zone
+whose A record holds every in-service server's private address (one value each), marked
+``"awslb-servers=<group>"`` by a TXT record beside it, for HAProxy's ``server-template``
+(the HAProxy tier follows the group through DNS, with no reload). The webhook gets a JSON body signed with
 HMAC-SHA256 over ``"<timestamp>.<body>"`` in ``X-Awslb-Signature: sha256=<hex>``, the
 timestamp in ``X-Awslb-Timestamp`` (reject old ones on the receiving side).
 
@@ -61,6 +64,7 @@ class Config:
     group: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
+    servers: str = ""  # the servers record's full name ("servers.media.example.com."), or none
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -72,9 +76,13 @@ class Config:
             raise dns.DnsConfigError(f"TTL {ttl} is out of range")
         if env.get("WEBHOOK_URL") and not env.get("WEBHOOK_SECRET"):
             raise dns.DnsConfigError("WEBHOOK_URL is set without WEBHOOK_SECRET")
+        servers = dns.servers_name(env["ZONE_NAME"], env["SERVERS_RECORD"]) if env.get("SERVERS_RECORD") else ""
+        if servers and not env.get("GROUP_NAME"):
+            raise dns.DnsConfigError("SERVERS_RECORD is set without GROUP_NAME (the record's owner)")
         return cls(zone_id=env["ZONE_ID"], naming=dns.Naming(env["ZONE_NAME"], env.get("RECORD_PATTERN", "{instance_id}")),
                    address=address, ttl=ttl, group=env.get("GROUP_NAME", ""),
-                   webhook_url=env.get("WEBHOOK_URL", ""), webhook_secret=env.get("WEBHOOK_SECRET", ""))
+                   webhook_url=env.get("WEBHOOK_URL", ""), webhook_secret=env.get("WEBHOOK_SECRET", ""),
+                   servers=servers)
 
 
 def classify(event: Mapping[str, Any]) -> str | None:
@@ -159,7 +167,30 @@ def sync(route53: Any, ec2: Any, autoscaling: Any, cfg: Config, dry_run: bool = 
     want = addresses(ec2, in_service(autoscaling, cfg.group), cfg.address)
     if dry_run:
         return plan(route53, cfg, want)
-    return converge(route53, cfg, want)
+    changes = converge(route53, cfg, want)
+    keep_servers(route53, ec2, autoscaling, cfg)
+    return changes
+
+
+def keep_servers(route53: Any, ec2: Any, autoscaling: Any, cfg: Config, plus: str = "", minus: str = ""
+                 ) -> list[str]:
+    """The servers record holds every InService instance's private address (``plus``: an
+    instance launching now, which may not be InService yet; ``minus``: one leaving).
+    Returns the addresses it holds; nothing to do without ``SERVERS_RECORD``."""
+    if not cfg.servers:
+        return []
+    ids = set(in_service(autoscaling, cfg.group)) - {minus}
+    if plus:
+        ids.add(plus)
+    want = sorted(addresses(ec2, sorted(ids), "private").values())
+    sets: list[dict[str, Any]] = []
+    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=cfg.zone_id):
+        sets.extend(page["ResourceRecordSets"])
+    batch = dns.servers_batch(sets, cfg.servers, cfg.group, want, cfg.ttl)
+    if batch:
+        route53.change_resource_record_sets(HostedZoneId=cfg.zone_id, ChangeBatch={
+            "Comment": f"awslb: servers of {cfg.group}", "Changes": batch})
+    return want
 
 
 # -- the webhook -----------------------------------------------------------------------------
@@ -186,7 +217,8 @@ def notify(cfg: Config, payload: Mapping[str, Any], now: Callable[[], float] = t
 
 # -- the entry point -------------------------------------------------------------------------
 
-def handle(event: Mapping[str, Any], cfg: Config, route53: Any, ec2: Any) -> dict[str, Any]:
+def handle(event: Mapping[str, Any], cfg: Config, route53: Any, ec2: Any, autoscaling: Any = None
+           ) -> dict[str, Any]:
     what = classify(event)
     detail = event.get("detail") or {}
     iid = str(detail.get("EC2InstanceId", ""))
@@ -204,16 +236,23 @@ def handle(event: Mapping[str, Any], cfg: Config, route53: Any, ec2: Any) -> dic
         changes = converge(route53, cfg, want, only=[iid])
     elif what == "terminate":
         changes = converge(route53, cfg, {}, only=[iid])
+    servers = None
+    if cfg.servers and what in ("launch", "terminate"):
+        servers = keep_servers(route53, ec2, autoscaling, cfg, plus=iid if what == "launch" else "",
+                               minus=iid if what == "terminate" else "")
     mine = [r for r in records(route53, cfg)[0] if r.instance_id == iid] if what != "terminate" else []
     record = mine[0].name.rstrip(".") if mine else None
     address = mine[0].address if mine else None
     notify(cfg, {"event": what, "instance_id": iid, "group": detail.get("AutoScalingGroupName"),
                  "record": record, "address": address, "time": event.get("time")})
-    return {"action": what, "instance_id": iid, "record": record,
-            "changes": [f"{c.action} {c.name} ({c.reason})" for c in changes]}
+    out = {"action": what, "instance_id": iid, "record": record,
+           "changes": [f"{c.action} {c.name} ({c.reason})" for c in changes]}
+    if servers is not None:
+        out["servers"] = servers
+    return out
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """The Lambda entry point (``awslb.node.dns_handler.handler``)."""
     cfg = Config.from_env(os.environ)
-    return handle(event, cfg, client("route53"), client("ec2"))
+    return handle(event, cfg, client("route53"), client("ec2"), client("autoscaling") if cfg.servers else None)

@@ -106,7 +106,9 @@ class Load:
 def agent_load(agent: object) -> Load:
     """Read an :class:`awslb.node.agent.Agent`'s current verdict, last sample and limits."""
     v, s, lim = agent.current, agent.last_sample, agent.limits  # type: ignore[attr-defined]
-    return Load(v.state, {k: getattr(s, k) for k in wire.FIGURES},
+    # Over a limit is "overloaded" for a redirector, whether HAProxy was told down or drain.
+    state = "drain" if getattr(v, "overloaded", False) else v.state
+    return Load(state, {k: getattr(s, k) for k in wire.FIGURES},
                 {k: float(getattr(lim, k)) for k in wire.FIGURES})
 
 

@@ -11,6 +11,7 @@ from awslb.resources.base import Kind
 from awslb.resources.classic_lb import ClassicLoadBalancer
 from awslb.resources.dns_function import DnsFunction
 from awslb.resources.events_rule import EventsRule
+from awslb.resources.haproxy_host import HaproxyGroup, HaproxyTemplate
 from awslb.resources.iam_role import IamRole
 from awslb.resources.image import Image
 from awslb.resources.launch_config import LaunchConfig
@@ -34,6 +35,8 @@ KINDS: tuple[Kind, ...] = (
     AutoscalingGroup(),
     Redirector(),
     ElasticIp(),
+    HaproxyTemplate(),
+    HaproxyGroup(),
     IamRole(),
     DnsFunction(),
     EventsRule(),

@@ -275,7 +275,9 @@ class AutoscalingGroup(Kind):
     def discover(self, ctx: Context) -> list[Observed]:
         groups = ctx.aws.paginate("autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups",
                                   Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}])
-        return [self._observed(ctx, g) for g in groups]
+        # The HAProxy host's group of one is its own kind (awslb/resources/haproxy_host.py).
+        return [self._observed(ctx, g) for g in groups
+                if not names.tag_dict(g.get("Tags")).get(names.TAG_ID, "").startswith("haproxy-")]
 
     def _observed(self, ctx: Context, g: Mapping[str, Any]) -> Observed:
         name = g["AutoScalingGroupName"]

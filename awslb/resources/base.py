@@ -97,6 +97,8 @@ class Context:
     timeout: float = 1800.0
     poll: float = 15.0  # seconds between waiter polls (tests and the sandbox use less)
     delete_images: bool = False
+    stats_via: str = "direct"    # how status reads stat pages: direct, ssm, auto (awslb/statpages.py)
+    stats_wait: float = 20.0     # seconds status waits for SSM's answers
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def progress(self, text: str) -> None:

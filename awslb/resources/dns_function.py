@@ -103,6 +103,8 @@ def environment(spec: StackSpec, zone_id: str, zone_name: str) -> dict[str, str]
            "TTL": str(d.ttl), "GROUP_NAME": group_name(spec)}
     if d.webhook_url:
         env["WEBHOOK_URL"] = d.webhook_url
+    if d.servers_record:
+        env["SERVERS_RECORD"] = d.servers_record
     return env
 
 
@@ -234,7 +236,7 @@ class DnsFunction(Kind):
     def delete(self, ctx: Context, obs: Observed) -> None:
         env = obs.attrs.get("env") or {}
         if env.get("ZONE_ID") and env.get("ZONE_NAME"):
-            left = delete_records(ctx.aws, ctx.stack, env)
+            left = delete_records(ctx.aws, ctx.stack, env) + delete_servers_record(ctx.aws, env)
             if left:
                 ctx.progress(f"deleted {left} DNS record(s) of the stack's servers")
         ctx.aws.find("lambda", "delete_function", FunctionName=obs.physical_id)
@@ -250,6 +252,10 @@ class DnsFunction(Kind):
             # Each server's record: "i-0abc → i-0abc.media.example.com 203.0.113.7".
             out["records"] = "; ".join(f"{r.instance_id} → {r.name.rstrip('.')} {r.address or '(no address)'}"
                                        for r in dns.owned(sets, naming)) or "none"
+            if env.get("SERVERS_RECORD"):
+                name = dns.servers_name(env["ZONE_NAME"], env["SERVERS_RECORD"])
+                held = dns.servers_held(sets, name, env.get("GROUP_NAME", ""))
+                out["servers_record"] = f"{name.rstrip('.')} {' '.join(held) or '(none in service)'}"
         return out
 
     def operations(self) -> dict[str, list[str]]:
@@ -300,6 +306,22 @@ def delete_records(aws: Aws, stack: str, env: Mapping[str, str]) -> int:
         aws.call("route53", "change_resource_record_sets", HostedZoneId=env["ZONE_ID"],
                  ChangeBatch={"Comment": change.reason, "Changes": change.batch()})
     return len(doomed)
+
+
+def delete_servers_record(aws: Aws, env: Mapping[str, str]) -> int:
+    """Delete the servers record (``dns.servers_record``) when it is marked as the group's; how many sets."""
+    if not env.get("SERVERS_RECORD") or not env.get("GROUP_NAME"):
+        return 0
+    name = dns.servers_name(env["ZONE_NAME"], env["SERVERS_RECORD"])
+    sets = aws.paginate("route53", "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=env["ZONE_ID"])
+    try:
+        batch = dns.servers_batch(sets, name, env["GROUP_NAME"], [], 60)
+    except dns.DnsConfigError:
+        return 0  # not ours: left alone
+    if batch:
+        aws.call("route53", "change_resource_record_sets", HostedZoneId=env["ZONE_ID"],
+                 ChangeBatch={"Comment": "awslb down: the servers record", "Changes": batch})
+    return len(batch)
 
 
 def function_env(aws: Aws, stack: str) -> dict[str, str]:

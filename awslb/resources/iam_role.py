@@ -118,6 +118,33 @@ def redirector_statements(spec: StackSpec, region: str) -> list[dict[str, Any]]:
     return [{"Sid": "RedirectorReportKey", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": arn}]
 
 
+def haproxy_statements(spec: StackSpec, region: str) -> list[dict[str, Any]]:
+    """The HAProxy host's role: read its PEM's one secret; associate the stack's HAProxy Elastic IP
+    with itself (the tags say which address and which instance: AssociateAddress authorizes both)."""
+    hp = spec.haproxy
+    if hp is None or not hp.deploy:
+        return []
+    part = partition(region)
+    out: list[dict[str, Any]] = []
+    if hp.tls and hp.pem_secret:
+        # A name matches its ARN's six random characters (AWS's advice for policies by name).
+        arn = (hp.pem_secret if hp.pem_secret.startswith("arn:")
+               else f"arn:{part}:secretsmanager:{region}:*:secret:{hp.pem_secret}-??????")
+        out.append({"Sid": "PemSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                    "Resource": arn})
+
+    def own(lid: str) -> dict[str, Any]:
+        return {"StringEquals": {f"aws:ResourceTag/{names.TAG_STACK}": spec.name,
+                                 f"aws:ResourceTag/{names.TAG_ID}": lid}}
+
+    out.append({"Sid": "OwnElasticIp", "Effect": "Allow", "Action": "ec2:AssociateAddress",
+                "Resource": f"arn:{part}:ec2:{region}:*:elastic-ip/*", "Condition": own("haproxy-eip")})
+    out.append({"Sid": "ToItself", "Effect": "Allow", "Action": "ec2:AssociateAddress",
+                "Resource": [f"arn:{part}:ec2:{region}:*:instance/*", f"arn:{part}:ec2:{region}:*:network-interface/*"],
+                "Condition": own("haproxy-host")})
+    return out
+
+
 def instance_role_used(spec: StackSpec) -> bool:
     return bool(instance_statements(spec, "*")) or (spec.launch is not None and spec.launch.ssm)
 
@@ -183,6 +210,9 @@ class IamRole(Kind):
             out.append(self._resource(spec, SCHEDULE_ROLE, "scheduler.amazonaws.com", [
                 {"Sid": "OwnGroupWarmPool", "Effect": "Allow", "Action": ["autoscaling:PutWarmPool"],
                  "Resource": arn}], [], False, "awslb: the warm pool's scheduled states"))
+        if spec.haproxy is not None and spec.haproxy.deploy:
+            out.append(self._resource(spec, "haproxy-role", "ec2.amazonaws.com", haproxy_statements(spec, region), [],
+                                      True, "awslb: the HAProxy host"))
         if spec.dns is not None:
             from awslb.resources.dns_function import function_name
 

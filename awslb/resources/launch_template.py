@@ -206,6 +206,8 @@ class LaunchTemplate(Kind):
         )
         out = []
         for lt in found:
+            if names.tag_dict(lt.get("Tags")).get(names.TAG_ID, "").startswith("haproxy-"):
+                continue  # the HAProxy host's (awslb/resources/haproxy_host.py)
             version = ctx.aws.call("ec2", "describe_launch_template_versions",
                                    LaunchTemplateId=lt["LaunchTemplateId"], Versions=["$Default"])
             data = (version.get("LaunchTemplateVersions") or [{}])[0].get("LaunchTemplateData", {})

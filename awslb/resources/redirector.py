@@ -223,10 +223,15 @@ class ElasticIp(Kind):
     rank = 66
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
+        out = []
+        if spec.haproxy is not None and spec.haproxy.deploy:
+            # The HAProxy host's address: its instance associates it at boot (haproxy_host.py).
+            name = names.physical(spec.name, "haproxy-eip")
+            out.append(Resource(self.kind, "haproxy-eip", name, {
+                "tags": names.tags(spec.name, "haproxy-eip", name, spec.stack.tags)}))
         red = spec.redirector
         if red is None or not red.elastic_ip:
-            return []
-        out = []
+            return out
         for i in range(1, len(red.addresses) + 1):
             rid = f"redirector-{i}-eip"
             name = names.physical(spec.name, rid)
@@ -247,14 +252,17 @@ class ElasticIp(Kind):
                         {"id": a["AllocationId"], "public_ip": a.get("PublicIp"), "instance": a.get("InstanceId")})
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        if "instance" not in props:
+            return []  # associated by its instance (the HAProxy host, at boot)
         return changed("instance", props["instance"], obs.attrs.get("instance"))
 
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
         a = ctx.aws.call("ec2", "allocate_address", Domain="vpc", TagSpecifications=[
             {"ResourceType": "elastic-ip", "Tags": names.tag_list(props["tags"])}])
-        ctx.aws.call("ec2", "associate_address", AllocationId=a["AllocationId"], InstanceId=props["instance"])
+        if "instance" in props:
+            ctx.aws.call("ec2", "associate_address", AllocationId=a["AllocationId"], InstanceId=props["instance"])
         return Observed(self.kind, res.id, a["AllocationId"], res.name,
-                        {"id": a["AllocationId"], "public_ip": a.get("PublicIp"), "instance": props["instance"]})
+                        {"id": a["AllocationId"], "public_ip": a.get("PublicIp"), "instance": props.get("instance")})
 
     def update(self, ctx: Context, res: Resource, props: Mapping[str, Any], obs: Observed,
                changes: list[str]) -> Observed:
@@ -271,7 +279,10 @@ class ElasticIp(Kind):
         ctx.aws.find("ec2", "release_address", AllocationId=obs.physical_id)
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
-        return {"public_ip": obs.attrs.get("public_ip"), "instance": obs.attrs.get("instance")}
+        instance = obs.attrs.get("instance")
+        if not instance and obs.id == "haproxy-eip":
+            instance = "none yet (the HAProxy host takes it at the end of its boot)"
+        return {"public_ip": obs.attrs.get("public_ip"), "instance": instance}
 
     def operations(self) -> dict[str, list[str]]:
         return {

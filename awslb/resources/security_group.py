@@ -62,6 +62,17 @@ def haproxy_ports(spec: StackSpec) -> list[int]:
     return [p for p in (hp.port, hp.http_port) if p is not None]
 
 
+def haproxy_rules(spec: StackSpec) -> list[Any]:
+    """The HAProxy host's group: the frontend from ``haproxy.clients`` (the world by default);
+    on AWS (``deploy = true``) SSH too, only from ``stack.ssh_cidr``."""
+    hp = spec.haproxy
+    assert hp is not None
+    rules: list[Any] = [["tcp", p, p, cidr] for p in haproxy_ports(spec) for cidr in hp.clients]
+    if hp.deploy and spec.stack.ssh_cidr:
+        rules.append(["tcp", 22, 22, spec.stack.ssh_cidr])
+    return rules
+
+
 def instance_rules(spec: StackSpec, lb_group: Any, haproxy_group: Any = None) -> list[Any]:
     lb = spec.load_balancer or LoadBalancerSection()
     from_lb = list(BALANCER_ONLY_PORTS)
@@ -123,7 +134,7 @@ class SecurityGroup(Kind):
             out.append(Resource(self.kind, "haproxy-sg", hp_name, {
                 "vpc_id": net.vpc_id,
                 "description": f"awslb {stack}: HAProxy host in front of the media servers",
-                "ingress": [["tcp", p, p, cidr] for p in haproxy_ports(spec) for cidr in ANYWHERE],
+                "ingress": haproxy_rules(spec),
                 "tags": names.tags(stack, "haproxy-sg", hp_name, tags),
             }))
         haproxy_group = Ref("haproxy-sg", "id") if spec.haproxy is not None else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from awslb import names
+from awslb import names, statpages
 from awslb.errors import InputError
 from awslb.node import stats
 from awslb.resources import elbv2
@@ -246,10 +246,14 @@ class TargetGroup(Kind):
         ids = [d["Target"]["Id"] for d in descs]
         addresses = {i["InstanceId"]: i.get("PublicIpAddress") or i.get("PrivateIpAddress")
                      for i in _instances(ctx.aws, ids)} if ids else {}
-        figures: dict[str, Any] = {}
+        readings: dict[str, statpages.Reading] = {}
+        notes: list[str] = []
         if obs.id == "ws-tg" and ids:
-            figures = _stat_figures(ctx, obs.physical_id, ids, addresses, str(h.get("protocol") or "HTTP"), port,
-                                    str(h.get("path") or "/"))
+            protocol, path = str(h.get("protocol") or "HTTP"), str(h.get("path") or "/")
+            readings, notes = statpages.read(
+                ctx.aws, ids, ctx.stats_via, page=statpages.Page(protocol, port, path), wait=ctx.stats_wait,
+                comment=f"awslb status {ctx.stack}: read the stat page",
+                direct=lambda todo: _stat_figures(ctx, obs.physical_id, todo, addresses, protocol, port, path))
         targets = []
         for d in descs:
             tid = d["Target"]["Id"]
@@ -259,15 +263,18 @@ class TargetGroup(Kind):
                 entry["reason"] = th["Reason"]
             if addresses.get(tid):
                 entry["address"] = addresses[tid]
-            if tid in figures:
-                entry["stats"] = figures[tid]
+            if tid in readings:
+                entry["via"], entry["stats"] = readings[tid].via, readings[tid].stats
             targets.append(entry)
-        return {
+        out: dict[str, Any] = {
             "listens": f"{a.get('protocol')}:{a.get('port')}"
                        + (f" ({a['protocol_version']})" if a.get("protocol_version") else ""),
             "health_check": f"{h.get('protocol')}:{port}{h.get('path')}",
             "targets": targets,
         }
+        if notes:
+            out["stats_notes"] = notes
+        return out
 
     def operations(self) -> dict[str, list[str]]:
         return {

@@ -68,10 +68,10 @@ def loopback_world(monkeypatch) -> Iterator[dict]:
                 server.server_close()
 
 
-def test_status_shows_health_and_stat_figures(cli, loopback_world, tmp_path) -> None:
-    w = loopback_world
+def stack_file(tmp_path, w: dict):
+    """The ALB stack "stat" in front of the world's three instances, health check on their stat page."""
     one, two, silent = w["instances"]
-    f = write(tmp_path / "s.toml", f"""
+    return write(tmp_path / "s.toml", f"""
 [stack]
 name = "stat"
 vpc = "{w['vpc']}"
@@ -81,10 +81,17 @@ type = "application"
 health_check = {{ port = {w['port']}, path = "/?action=stat" }}
 targets = ["{one}", "{two}", "{silent}"]
 """)
+
+
+def test_status_shows_health_and_stat_figures(cli, loopback_world, tmp_path) -> None:
+    w = loopback_world
+    one, two, silent = w["instances"]
+    f = stack_file(tmp_path, w)
     r = cli("up", "-f", str(f), "--yes")
     assert r.exit_code == 0, r.stderr
 
-    r = cli("--output", "json", "status", "stat")
+    # The direct route (from inside the VPC); SSM's route is tests/aws/test_status_ssm.py.
+    r = cli("--output", "json", "status", "stat", "--via", "direct")
     assert r.exit_code == 0, r.stderr
     by_id = {x["id"]: x for x in json.loads(r.stdout)["resources"]}
     assert by_id["alb"]["state"] == "active" and by_id["alb"]["dns_name"]
@@ -96,8 +103,9 @@ targets = ["{one}", "{two}", "{silent}"]
     assert targets[one]["stats"] == {"connections_websocket": 1, "streams_webrtc_in": 1, "streams_webrtc_out": 0}
     assert targets[two]["stats"] == {"connections_websocket": 3, "streams_webrtc_in": 2, "streams_webrtc_out": 5}
     assert targets[silent]["stats"] == "unreachable"
+    assert {t["via"] for t in targets.values()} == {"direct"}
 
-    text = cli("status", "stat")
+    text = cli("status", "stat", "--via", "direct")
     assert text.exit_code == 0
     assert "connections_websocket" in text.stdout and "unreachable" in text.stdout
 

@@ -76,6 +76,20 @@ def test_config_for_a_stack_without_instances_names_the_flag(cli, moto) -> None:
     assert r.stdout == ""
 
 
+def test_config_with_discover_follows_dns_not_the_instances(cli, aws) -> None:
+    run_instance(aws, "edge-a", "dns")
+    ledger = Ledger("dns")
+    ledger.spec = {"stack": {"name": "dns", "region": REGION},
+                   "haproxy": {"discover": "servers.media.internal", "slots": 6, "maxconn": 200}}
+    ledger.save()
+    r = cli("haproxy", "config", "--stack", "dns", "--no-tls")
+    assert r.exit_code == 0, r.stderr
+    # The recorded [haproxy] settings, no `server` line from the running instance.
+    assert "server-template ws 6 servers.media.internal:8080 resolvers awslb" in r.stdout
+    assert not any(ln.strip().startswith("server i-") for ln in r.stdout.splitlines())
+    assert "    maxconn 1300\n" in r.stdout  # 6 slots x 200 + the web backend's 100
+
+
 def test_status_lists_haproxy_sg(cli, moto) -> None:
     assert cli("up", "-f", EXAMPLE, "--yes").exit_code == 0
     data = json.loads(cli("--output", "json", "status", STACK).stdout)

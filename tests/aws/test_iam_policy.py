@@ -35,6 +35,8 @@ ALLOWED_UNUSED = {
     "iam:CreateServiceLinkedRole": "made by AWS on first use",
     "ec2:RunInstances": "checked when a group launches from a launch template",
     "iam:PassRole": "an instance profile in a launch template",
+    # The HAProxy tier's preflight (no example deploys it: tests/aws/test_haproxy_tier.py does).
+    "secretsmanager:DescribeSecret": "haproxy.deploy preflight (tests/aws/test_haproxy_tier.py)",
     # Changing a resource that exists with other settings (the update path of a kind):
     # a fresh up then down makes, never changes.
     "ec2:CreateLaunchTemplateVersion": "update",

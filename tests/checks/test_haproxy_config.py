@@ -46,6 +46,26 @@ def test_tls_renderings_pass_haproxy_check(cli, tmp_path: Path, cert: Path, flag
     haproxy_check(cfg)
 
 
+TEMPLATE = ["--discover", "servers.media.internal", "--slots", "8"]
+
+
+@pytest.mark.parametrize("flags", [
+    [],                                                              # the VPC's Amazon DNS
+    ["--sticky", "--cookie-key", "k1"],                              # dynamic cookies
+    ["--source-address", "172.31.40.11", "--source-address", "172.31.40.12",
+     "--source-address", "172.31.40.13", "--sticky", "--balance", "leastconn"],  # one backend per source
+    ["--nameserver", "10.0.0.2:53", "--nameserver", "[fd00::2]:53", "--dns-hold-valid", "2s",
+     "--discover-port", "8443", "--maxconn", "40000", "--source-address", "fd00::10"],
+])
+def test_server_template_renderings_pass_haproxy_check(cli, tmp_path: Path, cert: Path, flags: list[str]) -> None:
+    cfg = tmp_path / "haproxy.cfg"
+    run = cli("haproxy", "config", *TEMPLATE, "--tls-cert", str(cert), "--stats-socket",
+              str(tmp_path / "admin.sock"), *flags, "-o", str(cfg))
+    assert run.exit_code == 0, run.stderr
+    assert "server-template ws" in cfg.read_text() and "resolvers awslb" in cfg.read_text()
+    haproxy_check(cfg)
+
+
 def test_plain_frontend_passes_haproxy_check(cli, tmp_path: Path) -> None:
     run = cli("haproxy", "config", *SERVERS, "--no-tls", "--port", "8080", "--sticky")
     assert run.exit_code == 0, run.stderr
@@ -60,7 +80,7 @@ def test_host_names_and_ipv6_pass_haproxy_check(cli, tmp_path: Path, cert: Path)
     run = cli("haproxy", "config", "--server", "a=wcs-1.invalid:8080", "--server", "b=[fd00::5]:8080",
               "--tls-cert", str(cert), "--source-address", "fd00::10", "--source-address", "fd00::11")
     assert run.exit_code == 0, run.stderr
-    assert "server b [fd00::5]:8080" in run.stdout
+    assert "server b_s1 [fd00::5]:8080" in run.stdout and "server b_s2 [fd00::5]:8080" in run.stdout
     cfg = tmp_path / "names.cfg"
     cfg.write_text(run.stdout)
     haproxy_check(cfg)
@@ -69,7 +89,7 @@ def test_host_names_and_ipv6_pass_haproxy_check(cli, tmp_path: Path, cert: Path)
 def test_example_stack_renders_a_valid_config(cli, tmp_path: Path, cert: Path) -> None:
     run = cli("haproxy", "config", "-f", str(ROOT / "examples" / "haproxy.toml"), "--tls-cert", str(cert))
     assert run.exit_code == 0, run.stderr
-    assert "cookie wcs2_ws source 172.31.40.12" in run.stdout
+    assert "cookie wcs2_ws_s2 source 172.31.40.12" in run.stdout
     cfg = tmp_path / "example.cfg"
     cfg.write_text(run.stdout)
     haproxy_check(cfg)

@@ -213,6 +213,8 @@ class Farm:
         self.cert = self_signed_pem(tmp / "cert.pem")
         self.loop = Loop()
         env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+        # `--over drain`: these tests are about HAProxy's DRAIN (the choice beside the default
+        # `down`, which tests/checks/test_haproxy_dns_e2e.py covers).
         # The agent waits at most one interval for the stat page, and one late page is a `down`.
         # The stand-ins answer from this busy process (~200 threads); 0.2 s was missed on a loaded
         # 2-core machine (wcs_b DOWN "stat page: timed out", then 503). 1 s is still quick here.
@@ -221,7 +223,7 @@ class Farm:
                               "--port", str(self.agent_port),
                               "--stat-url", f"http://{h}:{self.stat_port}/?action=stat",
                               "--subscribers", "10", "--cpu", "0", "--band-in", "0", "--band-out", "0",
-                              "--interval", "1", "--allow", "127.0.0.0/8"],
+                              "--interval", "1", "--allow", "127.0.0.0/8", "--over", "drain"],
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for h in hosts]
         self.haproxy: subprocess.Popen | None = None
@@ -270,23 +272,28 @@ class Farm:
         return b"".join(chunks).decode()
 
     def stat(self) -> dict[str, dict[str, str]]:
-        """Server name -> its row of `show stat` (status, last_agt, ...)."""
+        """Line name (SERVER_s1, SERVER_s2: one per source address) -> its row of `show stat`."""
         try:
             lines = self.admin("show stat").splitlines()
         except OSError:
             return {}
         header = lines[0].lstrip("# ").split(",")
         rows = (dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line)
-        return {r["svname"]: r for r in rows if r.get("pxname") == "wcs_back" and r.get("svname") in HOSTS}
+        return {r["svname"]: r for r in rows
+                if r.get("pxname") == "wcs_back" and r.get("svname", "").rsplit("_s", 1)[0] in HOSTS}
 
     def ready(self) -> bool:
         rows = self.stat()
-        return set(rows) == set(HOSTS) and all(
+        return set(rows) == {f"{h}_s{k}" for h in HOSTS for k in range(1, len(SOURCES) + 1)} and all(
             r["status"] == "UP" and r["check_status"] == "L4OK" and r["agent_status"] == "L7OK" for r in rows.values())
 
     def states(self) -> dict[str, str]:
-        """Server name -> status: UP, DRAIN (shown as 'DRAIN (agent)'), DOWN, ..."""
-        return {name: row["status"].split(" ")[0] for name, row in self.stat().items()}
+        """Server name -> status of its lines: UP, DRAIN (shown as 'DRAIN (agent)'), DOWN, ...
+        ('DRAIN/UP' while its lines disagree)."""
+        seen: dict[str, set[str]] = {}
+        for line, row in self.stat().items():
+            seen.setdefault(line.rsplit("_s", 1)[0], set()).add(row["status"].split(" ")[0])
+        return {name: "/".join(sorted(states)) for name, states in seen.items()}
 
     def diagnostics(self) -> str:
         """HAProxy's view, for failure messages: its stderr and the state of its servers."""
@@ -352,9 +359,9 @@ def test_websockets_spread_then_drain_moves_new_connections(farm: Farm) -> None:
             # X-Client-IP carries the client's address and port (seed 001).
             ip, _, port = info["client_ip"].rpartition(":")
             assert ip == "127.0.0.1" and int(port) == ws.local_address[1]
-        # One source address per server (seed 004): the stand-ins see HAProxy's chosen source.
+        # One line per (server, source address) (seed 004): each stand-in sees both sources.
         peers = {info["server"]: {i["peer"] for i in farm.servers[info["server"]].seen} for _, info in opened}
-        assert peers == {"wcs_a": {SOURCES[0]}, "wcs_b": {SOURCES[1]}}
+        assert peers == {"wcs_a": set(SOURCES), "wcs_b": set(SOURCES)}
         assert farm.servers["wcs_a"].live + farm.servers["wcs_b"].live == 40
 
         # wcs_a's stat page crosses the subscriber limit: its agent says drain.
@@ -363,7 +370,7 @@ def test_websockets_spread_then_drain_moves_new_connections(farm: Farm) -> None:
                  explain=farm.diagnostics)
         assert farm.states()["wcs_b"] == "UP"
         # HAProxy shows the agent's reason (after '#') in its check status.
-        assert farm.stat()["wcs_a"]["last_agt"] == "via agent : up (subscribers 12 >= 10)"
+        assert farm.stat()["wcs_a_s1"]["last_agt"] == "via agent : up (subscribers 12 >= 10)"
         more = [farm.open_ws() for _ in range(20)]
         try:
             assert Counter(info["server"] for _, info in more) == {"wcs_b": 20}

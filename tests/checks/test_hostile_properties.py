@@ -129,7 +129,10 @@ def test_accepted_haproxy_values_pass_haproxy_check_with_exactly_the_servers(tmp
     cfg.write_text(text)
     out = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, (values, out.stdout + out.stderr)
-    assert _haproxy_servers(text) == [s.name for s in section.servers]
+    # One line per (server, source address), named SERVER_sK when there are several sources.
+    k = len(section.source_addresses)
+    assert _haproxy_servers(text) == [s.name if k <= 1 else f"{s.name}_s{i}"
+                                      for s in section.servers for i in range(1, max(k, 1) + 1)]
     for s in section.servers:  # each accepted name and host is exactly what was asked
         asked = next(v for v in values["servers"] if v["name"] == s.name)
         try:
@@ -186,3 +189,66 @@ def test_accepted_user_data_values_set_exactly_the_keys_asked_for(tmp_path_facto
         assert got["ws.ip_forward_header"] == header
     jvm = (box.home / "conf" / "wcs-core.properties").read_text().splitlines()
     assert [line for line in jvm if line.startswith("-Xmx")] == [f"-Xmx{heap}"]
+
+
+# -- server-template mode ---------------------------------------------------------------------
+
+dns_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+dns_name = st.tuples(st.lists(dns_label, min_size=1, max_size=3).map(".".join),
+                     st.sampled_from(["internal", "local", "Example", "x-1"])).map(".".join)
+nameserver = st.one_of(st.tuples(ipv4, st.integers(1, 65535)).map(lambda t: f"{t[0]}:{t[1]}"),
+                       st.tuples(ipv6, st.integers(1, 65535)).map(lambda t: f"[{t[0]}]:{t[1]}"))
+T_VALID = {
+    "discover": dns_name,
+    "nameservers": st.lists(nameserver, min_size=1, max_size=3, unique=True),
+    "cookie_key": st.one_of(st.none(), safe_text),
+    "hold": st.sampled_from(["10s", "500ms", "1m"]),
+    "sources": st.lists(st.one_of(ipv4, ipv6), max_size=3, unique=True),
+}
+T_ATTACK = {
+    "discover": st.one_of(hostile_text, _tail(dns_name), ipv4, hostname, dns_name.map(lambda n: n + ".")),
+    "nameservers": st.lists(st.one_of(nameserver, _tail(nameserver), hostile_text, ipv4, scoped,
+                                      hostname.map(lambda h: f"{h}:53")), max_size=3),
+    "cookie_key": st.one_of(hostile_text, _tail(safe_text)),
+    "hold": st.one_of(_tail(st.just("10s")), hostile_text),
+    "sources": ATTACK["sources"],
+}
+
+
+def _words(cfg: str, first: str) -> list[list[str]]:
+    return [line.split() for line in cfg.splitlines() if line.split()[:1] == [first]]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(data=st.data(), slots=st.integers(1, 40), sticky=st.booleans())
+def test_accepted_server_template_values_pass_haproxy_check(tmp_path: Path, data, slots: int, sticky: bool) -> None:
+    """The discover name, nameservers, cookie key, hold time and sources under attack, one at a time."""
+    attacked = data.draw(st.sampled_from([None, *T_ATTACK]), label="attacked")
+    drawn = {k: data.draw(T_ATTACK[k] if k == attacked else T_VALID[k], label=k) for k in T_VALID}
+    binary = require_binary("haproxy")
+    values = {"discover": drawn["discover"], "nameservers": drawn["nameservers"], "cookie_key": drawn["cookie_key"],
+              "dns_hold_valid": drawn["hold"], "source_addresses": drawn["sources"], "slots": slots,
+              "sticky": sticky, "tls": False, "system": False, "stats_socket": f"{tmp_path}/admin.sock"}
+    try:
+        section = spec.section(spec.HaproxySection, values, "haproxy")
+    except (InputError, UsageError) as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("haproxy.")
+        event("refused")
+        return
+    event("accepted")
+    text = haproxy.render_config(section)
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(text)
+    out = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, (values, out.stdout + out.stderr)
+    # Exactly what was asked: one template per source (or one), the name as given, these resolvers.
+    templates = _words(text, "server-template")
+    assert len(templates) == max(1, len(section.source_addresses))
+    assert {t[3] for t in templates} == {f"{drawn['discover'].lower()}:8080"} and all(t[2] == str(slots)
+                                                                                        for t in templates)
+    assert [w[2] for w in _words(text, "nameserver")] == section.nameservers
+    assert len(section.nameservers) == len(drawn["nameservers"])
+    assert _words(text, "server")[1:] == []  # only the web backend's server line
+    keys = {w[1] for w in _words(text, "dynamic-cookie-key")}
+    assert keys == (set() if not sticky else {drawn["cookie_key"] or drawn["discover"].lower()})

@@ -3,7 +3,10 @@ started again): every property once with the right value, the heap set, the upda
 once, and a second run that changes nothing and does not restart WCS.
 
 `service`, `pgrep`, `iptables` and `wget` are tiny stubs first on PATH that log their calls;
-WCS_HOME and AWSLB_STATE_DIR point the script at the temp dir.
+WCS_HOME and AWSLB_STATE_DIR point the script at the temp dir. With `agent = true` the
+agent partial runs too: `python3` (venv), the venv's `pip` and `systemctl` are stubs that log
+to AGENT_LOG, and AWSLB_AGENT_DIR / AWSLB_SYSTEMD_DIR put the venv and the unit in the temp dir
+(nothing is installed, nothing leaves the machine).
 """
 
 from __future__ import annotations
@@ -52,6 +55,17 @@ STUBS = {
     "wget": 'echo "wget ${*: -1}" >> "$STUB_LOG"\n[ -n "${FAKE_BUILD:-}" ] || exit 4\n'
             'while [ "$#" -gt 0 ]; do if [ "$1" = -O ]; then cp "$FAKE_BUILD" "$2"; fi; shift; done\n',
 }
+# The agent partial (agent = true): a venv whose pip "installs" the awslb console script.
+AGENT_STUBS = {
+    "python3": 'echo "python3 $*" >> "$AGENT_LOG"\n'
+               'if [ "${1:-}" = -m ] && [ "${2:-}" = venv ]; then\n'
+               '  mkdir -p "$3/bin"\n'
+               '  printf \'#!/bin/bash\\necho "pip $*" >> "$AGENT_LOG"\\n'
+               'printf "#!/bin/bash\\\\n" > "%s/bin/awslb"; chmod +x "%s/bin/awslb"\\n\' "$3" "$3" > "$3/bin/pip"\n'
+               '  chmod +x "$3/bin/pip"\n'
+               'fi\n',
+    "systemctl": 'echo "systemctl $*" >> "$AGENT_LOG"\n',
+}
 
 
 class Box:
@@ -67,7 +81,7 @@ class Box:
         (conf / "database.yml").write_text(DATABASE)
         bin_dir = root / "bin"
         bin_dir.mkdir()
-        for name, body in STUBS.items():
+        for name, body in {**STUBS, **AGENT_STUBS}.items():
             (bin_dir / name).write_text("#!/bin/bash\n" + body)
             (bin_dir / name).chmod(0o755)
         self.log = root / "calls.log"
@@ -77,7 +91,10 @@ class Box:
             self.flag.touch()
         self.env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
                     "WCS_HOME": str(self.home), "AWSLB_STATE_DIR": str(root / "state"),
-                    "STUB_LOG": str(self.log), "RUN_FLAG": str(self.flag), "TMPDIR": str(root)}
+                    "STUB_LOG": str(self.log), "RUN_FLAG": str(self.flag), "TMPDIR": str(root),
+                    "AGENT_LOG": str(root / "agent.log"), "AWSLB_AGENT_DIR": str(root / "agent-venv"),
+                    "AWSLB_SYSTEMD_DIR": str(root)}
+        self.unit = root / "awslb-agent.service"
         if build:
             self.env["FAKE_BUILD"] = str(self._build())
 
@@ -111,6 +128,12 @@ class Box:
                 k, _, v = line.partition("=")
                 out.append((k.strip(), v.strip()))
         return out
+
+    def agent_calls(self) -> list[str]:
+        log = self.root / "agent.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        log.write_text("")
+        return lines
 
     def conf(self) -> dict[str, str]:
         return {p.name: p.read_text() for p in sorted((self.home / "conf").iterdir())}
@@ -171,6 +194,14 @@ def test_run_twice(tmp_path, name, options) -> None:
     else:
         assert calls[:1] == ["service webcallserver restart"]
     assert ("iptables -F" in calls) == values["flush_iptables"]
+    agent_calls = box.agent_calls()
+    if values["agent"]:  # installed once, the unit written, enabled and started
+        assert agent_calls == ["python3 -c import venv, ensurepip", f"python3 -m venv {box.root / 'agent-venv'}",
+                               "pip install --quiet awslb", "systemctl daemon-reload",
+                               "systemctl enable awslb-agent.service", "systemctl restart awslb-agent.service"]
+        assert " agent serve --port 9707 " in box.unit.read_text() and " --over down " in box.unit.read_text()
+    else:
+        assert agent_calls == [] and not box.unit.exists()
 
     # Started again (a warm-pool instance): nothing changes, nothing is re-installed or restarted.
     second = box.run(render_userdata(name, given))
@@ -178,6 +209,8 @@ def test_run_twice(tmp_path, name, options) -> None:
     assert "running again" in second.stdout and "settings unchanged" in second.stdout
     assert box.conf() == conf
     assert box.calls() == (["iptables -F"] if values["flush_iptables"] else [])
+    # The agent: not installed again, the unit unchanged, not restarted (enabled, started if stopped).
+    assert box.agent_calls() == (["systemctl enable --now awslb-agent.service"] if values["agent"] else [])
 
 
 def test_values_land_verbatim(tmp_path) -> None:

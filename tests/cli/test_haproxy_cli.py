@@ -45,12 +45,39 @@ def test_config_to_a_file(cli, tmp_path: Path) -> None:
     assert "server a 10.0.0.1:8080" in text and "redirect scheme" not in text
 
 
-def test_more_sources_than_servers_warns(cli) -> None:
+def test_every_server_gets_a_line_per_source(cli) -> None:
     r = cli("haproxy", "config", *SERVERS, "--source-address", "10.1.0.1", "--source-address", "10.1.0.2",
-            "--source-address", "10.1.0.3")
-    assert r.exit_code == 0
-    assert "unused: 10.1.0.3" in r.stderr
-    assert "source 10.1.0.3" not in r.stdout
+            "--source-address", "10.1.0.3", "--maxconn", "300")
+    assert r.exit_code == 0 and r.stderr == ""
+    lines = [ln.split() for ln in r.stdout.splitlines() if ln.strip().startswith("server ") and "wcs_web" not in ln]
+    assert [(w[1], w[2], w[-1]) for w in lines] == [
+        (f"{n}_s{k}", f"{ip}:8080", f"10.1.0.{k}") for n, ip in (("a", "10.0.0.1"), ("b", "10.0.0.2"))
+        for k in (1, 2, 3)]
+    assert all(w[w.index("maxconn") + 1] == "100" for w in lines)  # 300 per server over 3 lines
+    assert "    maxconn 700\n" in r.stdout  # 2 servers x 3 lines x 100 + the web backend's 100
+
+
+def test_discover_renders_server_template_mode(cli) -> None:
+    r = cli("haproxy", "config", "--discover", "Servers.Media.Internal", "--slots", "12", "--no-tls")
+    assert r.exit_code == 0, r.stderr
+    assert "server-template ws 12 servers.media.internal:8080 resolvers awslb init-addr none" in r.stdout
+    assert "nameserver ns1 169.254.169.253:53" in r.stdout and "    maxconn 1300\n" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--discover", "bad_name"], "error: --discover: not a DNS name"),
+    (["--discover", "a.internal", "--nameserver", "10.0.0.2"], "error: --nameserver: not IP:PORT"),
+    (["--discover", "a.internal", "--nameserver", "10.0.0.2:53\nserver x 1.2.3.4:80"],
+     "error: --nameserver: holds a control character"),
+    (["--discover", "a.internal", "--slots", "0"], "error: --slots"),
+    (["--discover", "a.internal", "--cookie-key", "a b", "--sticky"], "error: --cookie-key"),
+    (["--discover", "a.internal", "--dns-hold-valid", "10 s"], "error: --dns-hold-valid: not an HAProxy time"),
+    (["--discover", "a.internal", *SERVERS], "error: --discover: give servers or discover"),
+])
+def test_discover_errors_name_the_flag(cli, args, message) -> None:
+    r = cli("haproxy", "config", "--no-tls", *args)
+    assert r.exit_code == 4 and r.stderr.startswith(message), r.stderr  # like the other spec-checked flags
+    assert "Traceback" not in r.stderr and r.stdout == "" and r.stderr.count("\n") == 1
 
 
 def test_flags_override_the_stack_file(cli) -> None:
@@ -59,7 +86,7 @@ def test_flags_override_the_stack_file(cli) -> None:
     assert r.exit_code == 0, r.stderr
     assert "balance leastconn" in r.stdout and "cookie SERVERID" not in r.stdout
     names = [ln.split()[1] for ln in r.stdout.splitlines() if ln.strip().startswith("server wcs") and "wcs_web" not in ln]
-    assert names == ["wcs1_ws", "wcs2_ws", "wcs3_ws"]
+    assert names == [f"wcs{n}_ws_s{k}" for n in (1, 2, 3) for k in (1, 2)]  # the file's two source addresses
 
 
 def test_wcs_properties(cli) -> None:
@@ -135,6 +162,7 @@ def test_agent_check_refused(cli) -> None:
 @pytest.mark.parametrize("args, message", [
     (["--allow", "not-a-cidr"], "--allow"),
     (["--stat-url", "ftp://x/"], "--stat-url"),
+    (["--over", "maint"], "error: --over: down or drain, not 'maint'"),
 ])
 def test_agent_serve_bad_flags(cli, args, message) -> None:
     r = cli("agent", "serve", "--port", "1", *args)

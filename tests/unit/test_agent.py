@@ -64,14 +64,57 @@ def test_non_numbers_do_not_count() -> None:
     (Sample(publishers=10, subscribers=20, hls=75), "up ready 25%\n"),
     (Sample(cpu=45.0), "up ready 50%\n"),
     (Sample(band_out=99.6), "up ready 1%\n"),                    # never 0% while below the limit
-    (Sample(cpu=95.2), "up drain #cpu 95% >= 90%\n"),
-    (Sample(subscribers=100), "up drain #subscribers 100 >= 100\n"),
-    (Sample(band_in=150.0), "up drain #band_in 150 Mbit/s >= 100 Mbit/s\n"),
+    (Sample(cpu=95.2), "down #cpu 95% >= 90%\n"),                # at a limit: down (seed 001)
+    (Sample(subscribers=100), "down #subscribers 100 >= 100\n"),
+    (Sample(band_in=150.0), "down #band_in 150 Mbit/s >= 100 Mbit/s\n"),
     (Sample(error="stat page: Connection refused"), "down #stat page: Connection refused\n"),
     (Sample(error="line one\nline two"), "down #line one line two\n"),  # one line, whatever the reason
 ])
 def test_verdict_replies(sample: Sample, want: str) -> None:
     assert verdict(sample, Limits()).reply() == want
+
+
+@pytest.mark.parametrize("sample, want", [
+    (Sample(cpu=95.2), "up drain #cpu 95% >= 90%\n"),
+    (Sample(subscribers=100), "up drain #subscribers 100 >= 100\n"),
+    (Sample(subscribers=50), "up ready 50%\n"),                     # below: the same either way
+    (Sample(error="stat page: timed out"), "down #stat page: timed out\n"),  # WCS gone: down either way
+])
+def test_over_drain_is_still_a_choice(sample: Sample, want: str) -> None:
+    assert verdict(sample, Limits(), over="drain").reply() == want
+
+
+def test_over_is_down_or_drain() -> None:
+    with pytest.raises(ValueError, match="down or drain"):
+        verdict(Sample(), Limits(), over="maint")
+    with pytest.raises(ValueError, match="down or drain"):
+        Agent("http://127.0.0.1:1/", over="stopped")
+
+
+def test_a_limit_says_down_as_haproxy_reads_it() -> None:
+    # `down #reason`: a space before '#', a newline at the end; HAProxy marks the server DOWN.
+    v = verdict(Sample(subscribers=120), Limits())
+    assert v.overloaded and v.state == "down"
+    r = parse_reply(v.reply())
+    assert r.valid and (r.health, r.admin, r.description) == ("down", None, "subscribers 120 >= 100")
+    assert "DOWN" in r.explain()
+    assert not verdict(Sample(error="x"), Limits()).overloaded  # the stat page gone is not a load
+
+
+def test_scale_in_drain_stays_drain_even_over_a_limit() -> None:
+    # Admin drain (lifecycle): sticky clients of live sessions must still get through, so the
+    # agent says `up drain`, not `down`, whatever --over says; a dead stat page is still down.
+    a = Agent("http://127.0.0.1:1/", Limits(), interval=60)
+    a.set_admin("drain")
+    a.set(verdict(Sample(subscribers=150), Limits()))
+    assert a.reply == b"up drain #scale-in: draining live sessions\n"
+    a.set(verdict(Sample(subscribers=10), Limits()))
+    assert a.reply == b"up drain #scale-in: draining live sessions\n"
+    a.set(verdict(Sample(error="stat page: refused"), Limits()))
+    assert a.reply == b"down #stat page: refused\n"
+    a.set_admin("ready")
+    a.set(verdict(Sample(subscribers=150), Limits()))
+    assert a.reply == b"down #subscribers 150 >= 100\n"
 
 
 def test_weight_falls_as_load_rises() -> None:
@@ -136,21 +179,24 @@ def test_only_the_first_line_counts() -> None:
     assert (r.health, r.weight) == ("up", 50)
 
 
-def test_every_verdict_is_a_valid_reply() -> None:
+@pytest.mark.parametrize("over", ["down", "drain"])
+def test_every_verdict_is_a_valid_reply(over: str) -> None:
     limits = Limits(cpu=80, publishers=5, subscribers=7, hls=3, band_in=10, band_out=20)
     seen = set()
     for pub, sub, hls, cpu, bw in itertools.product(range(0, 7, 2), range(0, 9, 3), (0, 3), (None, 10.0, 85.0),
                                                      (None, 25.0)):
-        v = verdict(Sample(pub, sub, hls, cpu, bw, bw), limits)
+        v = verdict(Sample(pub, sub, hls, cpu, bw, bw), limits, over)
         r = parse_reply(v.reply())
         assert r.valid and v.reply().count("\n") == 1 and v.reply().endswith("\n")
-        assert r.health == "up" and r.admin == {"up": "ready", "drain": "drain"}[v.state]
         if v.state == "up":
-            assert 1 <= r.weight <= 100
+            assert (r.health, r.admin) == ("up", "ready") and 1 <= r.weight <= 100 and not v.overloaded
+        else:
+            assert v.overloaded and v.state == over and r.description
+            assert (r.health, r.admin) == (("down", None) if over == "down" else ("up", "drain"))
         seen.add(v.state)
-    down = parse_reply(verdict(Sample(error="stat page: HTTP 500"), limits).reply())
+    down = parse_reply(verdict(Sample(error="stat page: HTTP 500"), limits, over).reply())
     assert down.valid and down.health == "down" and down.description == "stat page: HTTP 500"
-    assert seen == {"up", "drain"}
+    assert seen == {"up", over}
 
 
 # -- host counters ---------------------------------------------------------------------------
@@ -244,6 +290,10 @@ def test_agent_answers_from_the_stat_page_and_follows_it() -> None:
         page.text = GUIDE_STAT.replace("streams_rtmp_out=3", "streams_rtmp_out=30")
         run.agent.sample()
         r = agent.check(host, port)
+        assert (r.health, r.admin, r.description) == ("down", None, "subscribers 35 >= 10")
+        run.agent.over = "drain"
+        run.agent.sample()
+        r = agent.check(host, port)
         assert (r.health, r.admin, r.description) == ("up", "drain", "subscribers 35 >= 10")
         page.status = 503
         run.agent.sample()
@@ -294,7 +344,7 @@ def test_sampler_timer_refreshes_the_cached_reply() -> None:
     page = StatPage()
     changes: list[Verdict] = []
     run = Running(Agent(page.url, Limits(cpu=0, band_in=0, band_out=0), interval=0.1,
-                        on_change=lambda v, s: changes.append(v)))
+                        on_change=lambda v, s: changes.append(v), over="drain"))
     try:
         page.text = "streams_webrtc_in=500\n"
         for _ in range(100):  # bounded: up to 10 s

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from awslb.node import wire
-from awslb.node.agent import Agent, Limits, Sample, Verdict
+from awslb.node.agent import Agent, Limits, Sample, Verdict, verdict
 from awslb.node.report import Load, Reporter, agent_load
 
 KEY = b"k" * 32
@@ -45,6 +45,16 @@ def test_the_agent_verdict_becomes_the_state(verdict: str, state: str) -> None:
     finally:
         r.stop()
         s.close()
+
+
+@pytest.mark.parametrize("over", ["down", "drain"])
+def test_over_a_limit_is_overloaded_whatever_haproxy_is_told(over: str) -> None:
+    # --over down tells HAProxy `down`; a redirector must still read "overloaded", not "down".
+    a = Agent("http://127.0.0.1:9/", Limits(subscribers=50), over=over)
+    a.set(verdict(Sample(subscribers=60), a.limits, over), Sample(subscribers=60))
+    assert a.current.state == over and agent_load(a).verdict == "drain"
+    a.set(verdict(Sample(error="stat page: refused"), a.limits, over), Sample(error="stat page: refused"))
+    assert agent_load(a).verdict == "down"
 
 
 def test_stop_sends_a_last_report_saying_down() -> None:
