@@ -14,6 +14,9 @@ the tests of the image and Classic balancer kinds install them for the same reas
 - moto has none of AWS's managed policies unless told to load all 1,582 of them; AWS always
   has them. The ones awslb attaches (``AmazonSSMManagedInstanceCore`` for ``launch.ssm``)
   are there.
+- moto's ``ModifyListener`` refuses every protocol but HTTP, HTTPS and TCP; AWS switches an
+  NLB's TCP listener to TLS in place (with a certificate and a policy) and back. Here TLS
+  is applied as AWS documents it (a TLS listener needs exactly one certificate).
 
 Only moto objects are touched; nothing here runs against AWS.
 
@@ -76,6 +79,7 @@ def patches() -> list[tuple[Any, str, Any]]:
     """(object, attribute, replacement) triples; `install` applies them for good."""
     from moto.ec2.models.amis import AmiBackend
     from moto.elb.models import ELBBackend, FakeListener
+    from moto.elbv2.models import ELBv2Backend
     from moto.iam.models import AWSManagedPolicy, IAMBackend
     from moto.ssm.responses import SimpleSystemManagerResponse
 
@@ -90,6 +94,7 @@ def patches() -> list[tuple[Any, str, Any]]:
                 for name, doc in _aws_policy_documents().items()]
     create_lb = ELBBackend.create_load_balancer
     create_listeners = ELBBackend.create_load_balancer_listeners
+    modify_listener_to_tls = _tls_listener(ELBv2Backend.modify_listener)
 
     def create_image_tagging_snapshots(self: Any, instance_id: str, name: str, description: str,
                                        tag_specifications: list[dict[str, Any]]) -> Any:
@@ -131,7 +136,30 @@ def patches() -> list[tuple[Any, str, Any]]:
         (ELBBackend, "create_load_balancer", create_lb_keeping_protocols),
         (ELBBackend, "create_load_balancer_listeners", create_listeners_keeping_protocols),
         (FakeListener, "instance_protocol", property(instance_protocol)),
+        (ELBv2Backend, "modify_listener", modify_listener_to_tls),
     ]
+
+
+def _tls_listener(modify_listener: Any) -> Any:
+    """ModifyListener that also switches to TLS (moto refuses it), as AWS does."""
+    from moto.elbv2.exceptions import ELBClientError as RESTError
+
+    def modify_listener_to_tls(self: Any, arn: str, port: Any = None, protocol: str | None = None,
+                               ssl_policy: str | None = None, certificates: Any = None, actions: Any = None) -> Any:
+        if protocol != "TLS":
+            return modify_listener(self, arn, port, protocol, ssl_policy, certificates, actions)
+        if not certificates or len(certificates) != 1:
+            raise RESTError("CertificateWereNotPassed",
+                            "You must provide a list containing exactly one certificate if the listener protocol "
+                            "is TLS.")
+        cert = certificates[0]["CertificateArn"]
+        if not self._certificate_exists(certificate_arn=cert):
+            raise RESTError("CertificateNotFound", f"Certificate {cert} not found")
+        listener = modify_listener(self, arn, port, None, ssl_policy, None, actions)
+        listener.protocol, listener.certificate, listener.certificates = "TLS", cert, [cert]
+        return listener
+
+    return modify_listener_to_tls
 
 
 _installed = False

@@ -268,7 +268,7 @@ def parse_health_target(text: str) -> dict[str, Any]:
 
 
 class LoadBalancerSection(Model):
-    type: Literal["application", "classic"] = "application"
+    type: Literal["application", "classic", "network"] = "application"
     name: str | None = None
     ws_port: Port = 8080
     http_port: Port | None = None
@@ -276,7 +276,9 @@ class LoadBalancerSection(Model):
     health_check: HealthCheck = HealthCheck()
     stickiness: bool = True
     cookie_ttl: int = Field(default=86400, ge=1, le=604800)
-    idle_timeout: int = Field(default=3600, ge=1, le=4000)
+    idle_timeout: int = Field(default=3600, ge=1, le=6000, description=(
+        "application/classic: 1-4000 s; network: the TCP listeners' tcp.idle_timeout.seconds, 60-6000 s "
+        "(a TLS listener's is fixed at 350 s by AWS)"))
     deregistration_delay: int = Field(default=300, ge=0, le=3600)
     internal: bool = False
     https: Https | None = None
@@ -286,6 +288,9 @@ class LoadBalancerSection(Model):
     # application only: false makes the target groups alone, for a balancer made elsewhere
     balancer: bool = True
     target_group: str | None = Field(default=None, description="application: the WebSocket target group's name")
+    # network only (seed 004): RTMP over TCP through the balancer, UDP listeners where a server needs them
+    rtmp_port: Port | None = Field(default=None, description="network: a TCP listener for RTMP (1935)")
+    udp_ports: list[Port] = Field(default=[], description="network: UDP listeners (one target group each)")
 
     @field_validator("name", "target_group")
     @classmethod
@@ -301,15 +306,46 @@ class LoadBalancerSection(Model):
             raise ValueError(f"name: an Application Load Balancer's name may not start with 'internal-': {self.name!r}")
         if self.http_port is not None and self.http_port == self.ws_port:
             raise ValueError(f"http_port: port {self.http_port} is already load_balancer.ws_port")
-        if self.https is not None and self.type == "application" \
-                and self.https.ssl_policy not in validate.ELBV2_SSL_POLICIES:
-            raise ValueError(f"https.ssl_policy: not an Application Load Balancer security policy: "
+        elbv2 = self.type in ("application", "network")
+        if self.https is not None and elbv2 and self.https.ssl_policy not in validate.ELBV2_SSL_POLICIES:
+            kind = "an Application" if self.type == "application" else "a Network"
+            raise ValueError(f"https.ssl_policy: not {kind} Load Balancer security policy: "
                              f"{self.https.ssl_policy!r}")
-        if self.https is not None and self.type == "application":
+        if self.https is not None and elbv2:
             switched = self.https.from_port or self.ws_port
-            others = [p for p in (self.ws_port, self.http_port) if p is not None and p != switched]
+            others = [p for p in (self.ws_port, self.http_port, self.rtmp_port) if p is not None and p != switched]
             if self.https.port in others:
                 raise ValueError(f"https.port: {self.https.port} is also the port of another listener")
+        return self._network() if self.type == "network" else self._not_network()
+
+    def _not_network(self) -> LoadBalancerSection:
+        if self.idle_timeout > 4000:
+            kind = "a Classic" if self.type == "classic" else "an Application"
+            raise ValueError(f"idle_timeout: at most 4000 s on {kind} Load Balancer (6000 is a Network "
+                             f"Load Balancer's limit): {self.idle_timeout}")
+        if self.rtmp_port is not None or self.udp_ports:
+            key = "rtmp_port" if self.rtmp_port is not None else "udp_ports"
+            raise ValueError(f'{key}: only a Network Load Balancer (type = "network") has RTMP and UDP listeners')
+        return self
+
+    def _network(self) -> LoadBalancerSection:
+        if not 60 <= self.idle_timeout <= 6000:
+            raise ValueError(f"idle_timeout: a Network Load Balancer's TCP idle timeout is 60-6000 s: "
+                             f"{self.idle_timeout}")
+        tcp = [p for p in (self.ws_port, self.http_port, self.rtmp_port) if p is not None]
+        if self.https is not None:
+            tcp.append(self.https.port)
+        if self.rtmp_port is not None and tcp.count(self.rtmp_port) > 1:
+            raise ValueError(f"rtmp_port: {self.rtmp_port} is also the port of another listener")
+        if len(set(self.udp_ports)) != len(self.udp_ports):
+            raise ValueError("udp_ports: a port is given twice")
+        both = sorted(set(self.udp_ports) & set(tcp))
+        if both:
+            raise ValueError(f"udp_ports: {both[0]} is also a TCP listener's port (one port is TCP or UDP here)")
+        if len(self.udp_ports) > 10:
+            raise ValueError("udp_ports: at most 10 UDP listeners")
+        if self.name and self.name.lower().startswith("internal-"):
+            raise ValueError(f"name: a Network Load Balancer's name may not start with 'internal-': {self.name!r}")
         return self
 
     @field_validator("health_check", mode="before")
@@ -475,12 +511,21 @@ class AutoscalingSection(Model):
     launch_config: str | None = Field(default=None, description="an existing launch configuration by name")
     target_groups: list[str] = Field(default=[], description="existing target groups (ARN or name) to attach")
     alb: str | None = Field(default=None, description="attach to this Application Load Balancer's target group")
+    nlb: str | None = Field(default=None, description="attach to this Network Load Balancer's target groups")
     elb: str | None = Field(default=None, description="attach to this Classic Load Balancer")
     drain: DrainSection | None = Field(default=None, description="scale-in waits for live sessions")
     metric: Literal["viewers", "publishers", "bandwidth_out", "cpu"] | None = Field(
         default=None, description="target tracking on this per-server figure (the agent publishes it)")
     target: float | None = Field(default=None, gt=0, description="the metric's target per server")
     schedule: list[ScheduleEntry] = []
+
+    @field_validator("nlb")
+    @classmethod
+    def _nlb(cls, v: str | None) -> str | None:
+        if v is not None and not ELB_NAME.match(v):
+            raise ValueError(f"not a load balancer name (1-32 letters, digits and hyphens, "
+                             f"no hyphen at either end): {v!r}")
+        return v
 
     @field_validator("instance_types")
     @classmethod
@@ -540,6 +585,8 @@ class AutoscalingSection(Model):
             raise ValueError("schedule: a warm_pool state needs an autoscaling.warm_pool")
         if self.launch_template is not None and self.launch_config is not None:
             raise ValueError("launch_config: give autoscaling.launch_template or autoscaling.launch_config, not both")
+        if self.nlb is not None and (self.alb is not None or self.elb is not None):
+            raise ValueError("nlb: give one of autoscaling.alb, autoscaling.nlb or autoscaling.elb")
         if (self.launch_template is not None or self.launch_config is not None) and len(self.instance_types) == 1:
             raise ValueError("instance_types: one type is the existing launch template's or configuration's "
                              "own choice; give several for a mixed-instances group")
@@ -1031,7 +1078,7 @@ class StackSpec(Model):
         if self.dns is not None and asg is None:
             raise ValueError("dns: per-instance DNS needs an [autoscaling] section (the group it follows)")
         lb = self.load_balancer
-        if asg is not None and asg.drain is not None and lb is not None and lb.type == "application" \
+        if asg is not None and asg.drain is not None and lb is not None and lb.type != "classic" \
                 and lb.deregistration_delay > asg.drain.max_time:
             raise ValueError(f"load_balancer.deregistration_delay: {lb.deregistration_delay} s is longer than "
                              f"autoscaling.drain.max_time ({asg.drain.max_time} s): the server would be "

@@ -88,12 +88,57 @@ def create_alb(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, A
     return {"load_balancer": overlay(base, given)}
 
 
+TLS_IDLE = ("--idle-timeout: an NLB's TLS listener keeps idle connections 350 s, fixed by AWS; "
+            "--idle-timeout sets the TCP listeners' (here: none)")
+
+
+def create_nlb(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
+    """A Network Load Balancer (seed 004): TCP for WebSocket, TLS for WSS with --certificate."""
+    base = recorded.get("load_balancer") or {}
+    if base.get("type") == "classic":
+        raise UsageError("--stack: the stack has a Classic Load Balancer; use another --stack for the NLB")
+    values = overlay(base, {
+        "type": "network", "balancer": True, "name": f.get("name"), "ws_port": f.get("ws_port"),
+        "http_port": off(f.get("http_port")), "health_check.port": f.get("health_port"),
+        "health_check.path": f.get("health_path"), "stickiness": f.get("sticky"),
+        "idle_timeout": f.get("idle_timeout"), "deregistration_delay": f.get("deregistration_delay"),
+        "internal": f.get("internal"), "rtmp_port": off(f.get("rtmp_port")),
+        "udp_ports": _udp_ports(f.get("udp_port")), "targets": _list(f.get("target")),
+        "subnets": _list(f.get("subnet")), "security_groups": _list(f.get("security_group")),
+    })
+    if base.get("type", "application") != "network":
+        # ALB-only keys do not carry over to an NLB (cookie stickiness; an ALB's idle timeout)
+        values.pop("cookie_ttl", None)
+        if f.get("idle_timeout") is None:
+            values.pop("idle_timeout", None)
+    https = _elb_https(values, f)
+    if https:
+        values["https"] = https
+    tcp_left = values.get("http_port") or values.get("rtmp_port") or not https
+    if f.get("idle_timeout") is not None and not tcp_left:
+        raise UsageError(TLS_IDLE)
+    return {"load_balancer": values}
+
+
+def _udp_ports(ports: list[int] | None) -> Any:
+    """--udp-port 0 removes every UDP listener; repeated, the ports in the order given."""
+    if ports is None or not ports:
+        return None
+    if 0 in ports:
+        if len(ports) > 1:
+            raise UsageError("--udp-port: 0 removes the UDP listeners; give it alone")
+        return DELETE
+    return list(dict.fromkeys(ports))
+
+
 def target_group(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
     base = recorded.get("load_balancer") or {}
     if base.get("type") == "classic":
         raise UsageError("--stack: the stack has a Classic Load Balancer, which takes no target groups")
     given = {
-        "type": "application", "balancer": base.get("balancer", False), "target_group": f.get("name"),
+        # An NLB's stack keeps its type (its groups are TCP); otherwise the groups are an ALB's.
+        "type": "network" if base.get("type") == "network" else "application",
+        "balancer": base.get("balancer", False), "target_group": f.get("name"),
         "ws_port": f.get("port"), "health_check.port": f.get("health_port"),
         "health_check.path": f.get("health_path"), "stickiness": f.get("sticky"),
         "cookie_ttl": f.get("cookie_ttl"), "deregistration_delay": f.get("deregistration_delay"),
@@ -145,8 +190,8 @@ def create_elb(recorded: Mapping[str, Any], f: Mapping[str, Any]) -> dict[str, A
 
     base = recorded.get("load_balancer") or {}
     if base and base.get("type", "application") != "classic":
-        raise UsageError("--stack: the stack has an Application Load Balancer; use another --stack for the "
-                         "Classic one")
+        kind = "a Network" if base.get("type") == "network" else "an Application"
+        raise UsageError(f"--stack: the stack has {kind} Load Balancer; use another --stack for the Classic one")
     values = dict(base)
     given = {
         "type": "classic", "name": f.get("name"), "ws_port": f.get("ws_port"),
@@ -263,11 +308,11 @@ def _asg_launch(base: dict[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _asg_balancer(base: dict[str, Any], f: Mapping[str, Any]) -> dict[str, Any]:
-    """--alb / --target-group / --elb: one given replaces the others."""
-    source = _one_of(f, ("alb", "target_group", "elb"))
+    """--alb / --nlb / --target-group / --elb: one given replaces the others."""
+    source = _one_of(f, ("alb", "nlb", "target_group", "elb"))
     if source is None:
         return base
-    out = {k: v for k, v in base.items() if k not in ("alb", "target_groups", "elb")}
+    out = {k: v for k, v in base.items() if k not in ("alb", "nlb", "target_groups", "elb")}
     out["target_groups" if source == "target_group" else source] = \
         _list(f[source]) if source == "target_group" else f[source]
     return out
@@ -354,6 +399,7 @@ SECTIONS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, A
     "haproxy up": haproxy_up,
     "haproxy down": haproxy_down,
     "create-alb": create_alb,
+    "create-nlb": create_nlb,
     "create-elb": create_elb,
     "target-group create": target_group,
     "listener https": listener_https,
@@ -373,6 +419,18 @@ FLAGS: dict[str, dict[str, str]] = {
         "load_balancer.deregistration_delay": "--deregistration-delay", "load_balancer.targets": "--target",
         "load_balancer.subnets": "--subnet", "load_balancer.security_groups": "--security-group",
         "load_balancer.target_group": "--name", "stack.name": "--stack",
+    },
+    "create-nlb": {
+        "load_balancer.name": "--name", "load_balancer.ws_port": "--ws-port",
+        "load_balancer.https.port": "--wss-port", "load_balancer.https.certificate": "--certificate",
+        "load_balancer.https.domain": "--domain", "load_balancer.https.ssl_policy": "--ssl-policy",
+        "load_balancer.https": "--certificate", "load_balancer.http_port": "--http-port",
+        "load_balancer.health_check.port": "--health-port", "load_balancer.health_check.path": "--health-path",
+        "load_balancer.health_check": "--health-port", "load_balancer.idle_timeout": "--idle-timeout",
+        "load_balancer.deregistration_delay": "--deregistration-delay", "load_balancer.targets": "--target",
+        "load_balancer.rtmp_port": "--rtmp-port", "load_balancer.udp_ports": "--udp-port",
+        "load_balancer.subnets": "--subnet", "load_balancer.security_groups": "--security-group",
+        "stack.name": "--stack",
     },
     "create-elb": {
         "load_balancer.name": "--name", "load_balancer.ws_port": "--ws-port",
@@ -417,7 +475,7 @@ FLAGS["asg create"] = {
     "autoscaling.on_demand_base": "--on-demand-base", "autoscaling.warm_pool": "--warm-pool-state",
     "autoscaling.subnets": "--subnet", "autoscaling.launch_template": "--launch-template",
     "autoscaling.launch_config": "--launch-config", "autoscaling.target_groups": "--target-group",
-    "autoscaling.alb": "--alb", "autoscaling.elb": "--elb", "autoscaling": "--name",
+    "autoscaling.alb": "--alb", "autoscaling.nlb": "--nlb", "autoscaling.elb": "--elb", "autoscaling": "--name",
 }
 
 
@@ -492,8 +550,8 @@ def _check_balancer(stack: str, recorded: Any, lb: str | None) -> None:
     known = set()
     if base is not None and base.name:
         known.add(base.name)
-    elif base is not None and base.type == "application":
-        known.add(names.elbv2(stack, "alb"))
+    elif base is not None and base.type in ("application", "network"):
+        known.add(names.elbv2(stack, "nlb" if base.type == "network" else "alb"))
     known |= {o.name for o in Ledger.load(stack).resources.values()
               if o.kind in ("load_balancer", "classic_lb") and o.name}
     if lb not in known:
@@ -510,14 +568,14 @@ def balancer_outcome(aws: Aws, result: UpResult) -> dict[str, Any]:
     alb = out.get("alb")
     if alb is not None:
         data.update(name=alb.name, dns_name=alb.attrs.get("dns_name"), alb_arn=alb.attrs.get("arn"),
-                    state=alb.attrs.get("state"))
+                    state=alb.attrs.get("state"), type=alb.attrs.get("type"))
     groups = {i: o for i, o in sorted(out.items()) if o.kind == "target_group"}
     data["target_group_arns"] = {i: o.attrs.get("arn") for i, o in groups.items()}
     listeners = {i: o for i, o in sorted(out.items()) if o.kind == "listener"}
     data["listener_arns"] = {i: o.attrs.get("arn") for i, o in listeners.items()}
     ws = listeners.get("ws-listener")
     if ws is not None and data.get("dns_name"):
-        scheme = "wss" if ws.attrs.get("protocol") == "HTTPS" else "ws"
+        scheme = "wss" if ws.attrs.get("protocol") in ("HTTPS", "TLS") else "ws"
         data["ws_url"] = f"{scheme}://{data['dns_name']}:{ws.attrs.get('port')}"
     data["targets"] = [t for gid, g in groups.items() for t in _health(aws, gid, g.physical_id)]
     return data

@@ -307,6 +307,7 @@ COMMAND_MODULES = (
     "ami",
     "elb",
     "alb",
+    "nlb",
     "target_group",
     "listener",
     "launch_template",

@@ -45,6 +45,7 @@ def create(
     warm_pool_max: Annotated[int | None, typer.Option(
         "--warm-pool-max", help="Instances in the group and the pool together, at most.")] = None,
     alb: Annotated[str | None, typer.Option("--alb", help="Attach to this ALB's target group.")] = None,
+    nlb: Annotated[str | None, typer.Option("--nlb", help="Attach to this NLB's target groups (WebSocket, and RTMP/UDP if any).")] = None,
     target_group: Annotated[list[str] | None, typer.Option(
         "--target-group", help="Attach to this target group (ARN or name; repeat).")] = None,
     elb: Annotated[str | None, typer.Option("--elb", help="Attach to this Classic Load Balancer.")] = None,
@@ -72,7 +73,7 @@ def create(
                  no_scaling_policy=no_scaling_policy, warmup=warmup, health_check_grace=health_check_grace,
                  instance_type=instance_type, on_demand_percent=on_demand_percent, on_demand_base=on_demand_base,
                  warm_pool_state=warm_pool_state, warm_pool_min=warm_pool_min, warm_pool_max=warm_pool_max,
-                 alb=alb, target_group=target_group, elb=elb, subnet=subnet, ami=ami, key_name=key_name,
+                 alb=alb, nlb=nlb, target_group=target_group, elb=elb, subnet=subnet, ami=ami, key_name=key_name,
                  security_group=security_group, volume_size=volume_size, set=set_, vars_file=vars_file,
                  detailed_monitoring=detailed_monitoring)
     st, _aws, result = run_step(ctx, "asg create", flags, stack=stack, dry_run=dry_run, yes=yes)

@@ -33,6 +33,7 @@ from awslb.node.metrics import METRICS, NAMESPACE, customized_metric
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
 from awslb.resources.launch_config import TAG_BASE, base_name
 from awslb.resources.lookup import find_subnets
+from awslb.resources.target_group import serving
 from awslb.spec import AutoscalingSection, StackSpec
 from awslb.ui import UI
 
@@ -103,6 +104,8 @@ def balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[s
                 raise InputError(f"autoscaling.alb: {asg.alb} has {len(groups)} target groups ({which}): "
                                  "name the WebSocket one with --target-group")
             tgs.append(groups[0]["TargetGroupArn"])
+    own_nlb, nlb_groups = _nlb_groups(aws, spec, asg)
+    tgs += nlb_groups
     elbs: list[str] = []
     if asg.elb is not None:
         if lb is not None and lb.type == "classic" and lb.name == asg.elb:
@@ -112,11 +115,30 @@ def balancer_facts(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> dict[s
             if not found or not found.get("LoadBalancerDescriptions"):
                 raise InputError(f"autoscaling.elb: no such Classic Load Balancer in {aws.region}: {asg.elb}")
             elbs.append(asg.elb)
-    explicit = bool(asg.target_groups or asg.alb or asg.elb)
+    explicit = bool(asg.target_groups or asg.alb or asg.nlb or asg.elb)
     return {"asg.target_groups": tgs, "asg.load_balancers": elbs,
             # With no balancer named, the group joins the stack's own balancer, if it has one.
-            "asg.own_alb": own_alb or (not explicit and lb is not None and lb.type == "application"),
+            "asg.own_alb": own_alb or own_nlb or (not explicit and lb is not None and lb.type != "classic"),
             "asg.own_elb": own_elb or (not explicit and lb is not None and lb.type == "classic")}
+
+
+def _nlb_groups(aws: Aws, spec: StackSpec, asg: AutoscalingSection) -> tuple[bool, list[str]]:
+    """--nlb: the stack's own NLB (its groups are Refs, made in the same run), or every target
+    group of another NLB."""
+    lb = spec.load_balancer
+    if asg.nlb is None:
+        return False, []
+    if lb is not None and lb.type == "network" and asg.nlb in (lb.name, names.elbv2(spec.name, "nlb")):
+        return True, []
+    found = aws.find("elbv2", "describe_load_balancers", Names=[asg.nlb])
+    nlbs = [b for b in (found or {}).get("LoadBalancers", []) if b.get("Type") == "network"]
+    if not nlbs:
+        raise InputError(f"autoscaling.nlb: no such Network Load Balancer in {aws.region}: {asg.nlb}")
+    groups = aws.paginate("elbv2", "describe_target_groups", "TargetGroups",
+                          LoadBalancerArn=nlbs[0]["LoadBalancerArn"])
+    if not groups:
+        raise InputError(f"autoscaling.nlb: {asg.nlb} has no target group: give --target-group")
+    return False, sorted(g["TargetGroupArn"] for g in groups)
 
 
 def _subnet_facts(aws: Aws, asg: AutoscalingSection, net: Network) -> dict[str, Any]:
@@ -209,8 +231,9 @@ class AutoscalingGroup(Kind):
             mixed = {"types": list(asg.instance_types), "on_demand_percent": asg.on_demand_percent,
                      "on_demand_base": asg.on_demand_base}
         target_groups: list[Any] = list(facts.get("asg.target_groups", []))
-        if facts.get("asg.own_alb"):
-            target_groups.append(Ref("ws-tg", "arn"))
+        if facts.get("asg.own_alb") and spec.load_balancer is not None:
+            # The stack's ALB or NLB: every group that carries traffic (an NLB's RTMP and UDP too).
+            target_groups += [Ref(tg, "arn") for tg in serving(spec.load_balancer)]
         balancers: list[Any] = list(facts.get("asg.load_balancers", []))
         if facts.get("asg.own_elb"):
             balancers.append(Ref("classic-lb", "name"))

@@ -1,4 +1,4 @@
-"""Read-only helpers shared by the ELBv2 kinds (target groups, ALB, listeners).
+"""Read-only helpers shared by the ELBv2 kinds (target groups, ALB/NLB, listeners).
 
 ELBv2 has no tag filter on its describe calls: list, then read tags in batches of 20 (the
 API's limit) and keep what carries the stack's tag.
@@ -14,16 +14,26 @@ from awslb.aws import Aws
 from awslb.spec import LoadBalancerSection, StackSpec
 
 TAG_BATCH = 20
+TYPES = ("application", "network")  # the ELBv2 balancer types awslb makes
 
 
 def application(spec: StackSpec) -> LoadBalancerSection | None:
-    """The stack's load_balancer section when it is an Application Load Balancer."""
+    """The stack's load_balancer section when it is an ELBv2 balancer: Application or Network.
+
+    Both are the same kinds (balancer ``alb``, target groups, listeners), told apart by
+    ``lb.type``: the logical id ``alb`` is the stack's ELBv2 balancer of either type, so a
+    change of type is a replacement of that one balancer.
+    """
     lb = spec.load_balancer
-    return lb if lb is not None and lb.type == "application" else None
+    return lb if lb is not None and lb.type in TYPES else None
+
+
+def network(spec: StackSpec) -> bool:
+    return spec.load_balancer is not None and spec.load_balancer.type == "network"
 
 
 def alb_name(stack: str, lb: LoadBalancerSection) -> str:
-    return lb.name or names.elbv2(stack, "alb")
+    return lb.name or names.elbv2(stack, "nlb" if lb.type == "network" else "alb")
 
 
 def tg_name(stack: str, lb: LoadBalancerSection, logical_id: str) -> str:
@@ -59,7 +69,7 @@ def of_stack(aws: Aws, items: list[Mapping[str, Any]], arn_key: str, stack: str
 
 def stack_albs(aws: Aws, stack: str) -> list[tuple[Mapping[str, Any], dict[str, str]]]:
     lbs = [lb for lb in aws.paginate("elbv2", "describe_load_balancers", "LoadBalancers")
-           if lb.get("Type") == "application"]
+           if lb.get("Type") in TYPES]
     return of_stack(aws, lbs, "LoadBalancerArn", stack)
 
 

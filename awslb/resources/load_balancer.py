@@ -1,9 +1,15 @@
-"""The Application Load Balancer (guide 000, "Создание балансировщика нагрузки").
+"""The stack's ELBv2 balancer: Application (guide 000, "Создание балансировщика нагрузки")
+or Network (seed 004, WebSockets at scale in TCP mode).
 
 Internet-facing (or internal) in the stack's subnets, behind the stack's ``lb-sg`` unless
-the stack names security groups. Attributes set for WebSockets: an idle timeout long
-enough for long-lived sockets (AWS's default of 60 s drops idle ones) and invalid header
-fields dropped. A new balancer is waited for until it is active.
+the stack names security groups. Attributes set for WebSockets on an ALB: an idle timeout
+long enough for long-lived sockets (AWS's default of 60 s drops idle ones) and invalid
+header fields dropped. On an NLB: cross-zone load balancing on (the NLB's idle timeout is
+per TCP listener, see listener.py). A new balancer is waited for until it is active.
+
+An NLB takes its security groups at creation only: one created without any can never get
+one, and AWS keeps its subnets and scheme; a change of those (or of the type) is a new
+balancer (``replace_reasons``), which the plan shows and ``--allow-replace`` allows.
 """
 
 from __future__ import annotations
@@ -18,8 +24,21 @@ from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource
 from awslb.resources.lookup import find_security_groups, find_subnets
 from awslb.spec import LoadBalancerSection, StackSpec
 
-ATTRIBUTE_KEYS = frozenset({"idle_timeout.timeout_seconds", "routing.http.drop_invalid_header_fields.enabled"})
-IMMUTABLE = ("name", "scheme")
+ALB_ATTRIBUTES = frozenset({"idle_timeout.timeout_seconds", "routing.http.drop_invalid_header_fields.enabled"})
+NLB_ATTRIBUTES = frozenset({"load_balancing.cross_zone.enabled"})
+ATTRIBUTE_KEYS = ALB_ATTRIBUTES | NLB_ATTRIBUTES
+IMMUTABLE = ("name", "scheme", "type")
+# What AWS cannot change on a Network Load Balancer besides (SetSubnets may only add zones).
+NLB_IMMUTABLE = ("subnets",)
+
+
+def attribute_props(lb: LoadBalancerSection) -> dict[str, str]:
+    if lb.type == "network":
+        return {"load_balancing.cross_zone.enabled": "true"}
+    return {
+        "idle_timeout.timeout_seconds": str(lb.idle_timeout),
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+    }
 
 
 def _check_name_is_free(aws: Any, spec: StackSpec, lb: LoadBalancerSection) -> None:
@@ -27,7 +46,7 @@ def _check_name_is_free(aws: Any, spec: StackSpec, lb: LoadBalancerSection) -> N
     name = elbv2.alb_name(spec.name, lb)
     # The same reads as discovery (every balancer, the ALBs' tags): made once per planning pass.
     every = aws.paginate("elbv2", "describe_load_balancers", "LoadBalancers")
-    albs = [b for b in every if b.get("Type") == "application"]
+    albs = [b for b in every if b.get("Type") in elbv2.TYPES]
     named = [b for b in every if b["LoadBalancerName"].lower() == name.lower()]
     tagged = elbv2.tags_of(aws, [b["LoadBalancerArn"] for b in albs]) if named else {}
     for other in named:
@@ -39,6 +58,9 @@ def _check_name_is_free(aws: Any, spec: StackSpec, lb: LoadBalancerSection) -> N
 
 
 def _check_two_zones(aws: Any, lb: LoadBalancerSection, net: Network) -> None:
+    if lb.type == "network":  # one zone is enough for an NLB; its subnets are still checked
+        find_subnets(aws, lb.subnets, "load_balancer.subnets", net.vpc_id)
+        return
     if lb.subnets:
         found = find_subnets(aws, lb.subnets, "load_balancer.subnets", net.vpc_id)
         zones, key = {s["AvailabilityZone"] for s in found}, "load_balancer.subnets"
@@ -51,7 +73,7 @@ def _check_two_zones(aws: Any, lb: LoadBalancerSection, net: Network) -> None:
 
 class LoadBalancer(Kind):
     kind = "load_balancer"
-    label = "application load balancer"
+    label = "application/network load balancer"
     rank = 40
     replace_on = IMMUTABLE
     unique_names = True
@@ -74,13 +96,11 @@ class LoadBalancer(Kind):
         groups: list[Any] = sorted(lb.security_groups) if lb.security_groups else [Ref("lb-sg", "id")]
         return [Resource(self.kind, "alb", name, {
             "name": name,
+            "type": lb.type,
             "scheme": "internal" if lb.internal else "internet-facing",
             "subnets": sorted(lb.subnets or net.subnets),
             "security_groups": groups,
-            "attributes": {
-                "idle_timeout.timeout_seconds": str(lb.idle_timeout),
-                "routing.http.drop_invalid_header_fields.enabled": "true",
-            },
+            "attributes": attribute_props(lb),
             "tags": names.tags(spec.name, "alb", name, spec.stack.tags),
         })]
 
@@ -94,12 +114,26 @@ class LoadBalancer(Kind):
             "arn": arn,
             "dns_name": lb.get("DNSName"),
             "name": lb["LoadBalancerName"],
+            "type": lb.get("Type"),
             "scheme": lb.get("Scheme"),
             "subnets": sorted(z["SubnetId"] for z in lb.get("AvailabilityZones", []) if z.get("SubnetId")),
             "security_groups": sorted(lb.get("SecurityGroups", [])),
             "state": (lb.get("State") or {}).get("Code"),
             "attributes": elbv2.attributes(attrs.get("Attributes", []), ATTRIBUTE_KEYS),
         })
+
+    def replace_reasons(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
+        # A balancer recorded before NLBs existed in awslb is an ALB.
+        if obs.attrs.get("type") is None:
+            obs = Observed(obs.kind, obs.id, obs.physical_id, obs.name, {**obs.attrs, "type": "application"})
+        out = super().replace_reasons(res, props, obs)
+        if props.get("type") != "network" or obs.attrs.get("type") != "network":
+            return out
+        for key in NLB_IMMUTABLE:
+            out += changed(key, sorted(map(str, props[key])), obs.attrs.get(key))
+        if props["security_groups"] and not obs.attrs.get("security_groups"):
+            out.append("security_groups: an NLB created without security groups can never get any")
+        return out
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
         a = obs.attrs
@@ -115,7 +149,7 @@ class LoadBalancer(Kind):
         lb = ctx.aws.call(
             "elbv2", "create_load_balancer",
             Name=props["name"], Subnets=list(props["subnets"]), SecurityGroups=list(props["security_groups"]),
-            Scheme=props["scheme"], Type="application", IpAddressType="ipv4",
+            Scheme=props["scheme"], Type=props["type"], IpAddressType="ipv4",
             Tags=names.tag_list(props["tags"]),
         )["LoadBalancers"][0]
         arn = lb["LoadBalancerArn"]
@@ -128,7 +162,8 @@ class LoadBalancer(Kind):
                          max_attempts=ctx.attempts(ctx.timeout), LoadBalancerArns=[arn])
             state = "active"
         return Observed(self.kind, res.id, arn, props["name"], {
-            "arn": arn, "dns_name": lb.get("DNSName"), "name": props["name"], "scheme": props["scheme"],
+            "arn": arn, "dns_name": lb.get("DNSName"), "name": props["name"], "type": props["type"],
+            "scheme": props["scheme"],
             "subnets": sorted(props["subnets"]), "security_groups": sorted(props["security_groups"]),
             "state": state, "attributes": dict(props["attributes"]),
         })
@@ -165,13 +200,20 @@ class LoadBalancer(Kind):
         if not lbs:
             return {"state": "gone"}
         lb = lbs[0]
-        return {
+        attrs = obs.attrs.get("attributes") or {}
+        out = {
+            "type": lb.get("Type"),
             "state": (lb.get("State") or {}).get("Code"),
             "dns_name": lb.get("DNSName"),
             "scheme": lb.get("Scheme"),
             "zones": sorted(z["ZoneName"] for z in lb.get("AvailabilityZones", [])),
-            "idle_timeout": (obs.attrs.get("attributes") or {}).get("idle_timeout.timeout_seconds"),
         }
+        if lb.get("Type") == "network":
+            out["cross_zone"] = attrs.get("load_balancing.cross_zone.enabled")
+            out["security_groups"] = sorted(lb.get("SecurityGroups", []))
+        else:
+            out["idle_timeout"] = attrs.get("idle_timeout.timeout_seconds")
+        return out
 
     def operations(self) -> dict[str, list[str]]:
         return {

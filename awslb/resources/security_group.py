@@ -44,11 +44,11 @@ def _covered(port: int, ranges: list[tuple[str, int, int]]) -> bool:
 
 def balancer_ports(spec: StackSpec) -> list[int]:
     lb = spec.load_balancer or LoadBalancerSection()
-    # An ALB's WebSocket listener is switched to HTTPS in place: the plain port closes.
-    # A Classic balancer keeps TCP for WebSocket beside SSL for WSS.
-    switched = lb.type == "application" and lb.https is not None
+    # An ALB's (or NLB's) WebSocket listener is switched to HTTPS (TLS) in place: the plain
+    # port closes. A Classic balancer keeps TCP for WebSocket beside SSL for WSS.
+    switched = lb.type in ("application", "network") and lb.https is not None
     ports = [] if switched else [lb.ws_port]
-    for p in (lb.http_port, lb.https_port, lb.https.port if lb.https else None):
+    for p in (lb.http_port, lb.https_port, lb.https.port if lb.https else None, lb.rtmp_port):
         if p is not None and p not in ports:
             ports.append(p)
     return ports
@@ -77,9 +77,10 @@ def instance_rules(spec: StackSpec, lb_group: Any, haproxy_group: Any = None) ->
     lb = spec.load_balancer or LoadBalancerSection()
     from_lb = list(BALANCER_ONLY_PORTS)
     agent_port = spec.haproxy.agent_port if spec.haproxy is not None else AGENT_PORT
-    for p in (lb.ws_port, lb.http_port, lb.health_check.port, AGENT_PORT, agent_port):
+    for p in (lb.ws_port, lb.http_port, lb.health_check.port, AGENT_PORT, agent_port, lb.rtmp_port):
         if p is not None and not _covered(p, from_lb):
             from_lb.append(("tcp", p, p))
+    from_lb += [("udp", p, p) for p in lb.udp_ports]  # an NLB's UDP listeners
     rules: list[Any] = [[proto, lo, hi, lb_group] for proto, lo, hi in from_lb]
     if haproxy_group is not None:
         # The HAProxy host reaches the WebSocket/stat ports and asks the agent (seed 001).
@@ -124,6 +125,8 @@ class SecurityGroup(Kind):
         tags = spec.stack.tags
         lb_name = names.physical(stack, "balancer")
         lb_rules = [["tcp", p, p, cidr] for p in balancer_ports(spec) for cidr in ANYWHERE]
+        lb_rules += [["udp", p, p, cidr] for p in (spec.load_balancer or LoadBalancerSection()).udp_ports
+                     for cidr in ANYWHERE]
         inst_name = names.physical(stack, "instances")
         out = []
         if spec.haproxy is not None:

@@ -6,6 +6,12 @@ deregistration delay that lets sessions drain. ``http-tg`` (optional): the same 
 the stat/admin port (8081). The existing servers in ``load_balancer.targets`` are
 registered in both; instances an Auto Scaling group put there (tagged
 ``aws:autoscaling:groupName``) are the group's business and never deregistered here.
+
+Behind a Network Load Balancer (seed 004) the groups are TCP (the balancer passes the
+WebSocket bytes through, TLS ends at its TLS listener), with the client's address
+preserved (``preserve_client_ip.enabled``, stated although it is the default for instance
+targets) and source-IP stickiness; ``rtmp-tg`` (TCP, RTMP) and one ``udp-PORT-tg`` per
+UDP listener when asked. Their health check is the same stat page over HTTP.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ ASG_TAG = "aws:autoscaling:groupName"
 IMMUTABLE = ("protocol", "port", "protocol_version", "target_type", "vpc_id")
 ATTRIBUTE_KEYS = frozenset({
     "stickiness.enabled", "stickiness.type", "stickiness.lb_cookie.duration_seconds",
-    "deregistration_delay.timeout_seconds",
+    "deregistration_delay.timeout_seconds", "preserve_client_ip.enabled",
 })
 # Accounts of AWS emulators (moto's default, LocalStack's): never a real account.
 EMULATOR_ACCOUNTS = {"123456789012", "000000000000"}
@@ -45,12 +51,37 @@ def health_props(lb: LoadBalancerSection) -> dict[str, Any]:
 
 
 def attribute_props(lb: LoadBalancerSection) -> dict[str, str]:
+    if lb.type == "network":
+        return {
+            "stickiness.enabled": str(lb.stickiness).lower(),
+            "stickiness.type": "source_ip",
+            "deregistration_delay.timeout_seconds": str(lb.deregistration_delay),
+            "preserve_client_ip.enabled": "true",
+        }
     return {
         "stickiness.enabled": str(lb.stickiness).lower(),
         "stickiness.type": "lb_cookie",
         "stickiness.lb_cookie.duration_seconds": str(lb.cookie_ttl),
         "deregistration_delay.timeout_seconds": str(lb.deregistration_delay),
     }
+
+
+def groups(lb: LoadBalancerSection) -> list[tuple[str, str, int]]:
+    """(logical id, protocol, port) of each target group the balancer wants."""
+    if lb.type != "network":
+        return [("ws-tg", "HTTP", lb.ws_port)] + ([("http-tg", "HTTP", lb.http_port)] if lb.http_port else [])
+    out = [("ws-tg", "TCP", lb.ws_port)]
+    if lb.http_port is not None:
+        out.append(("http-tg", "TCP", lb.http_port))
+    if lb.rtmp_port is not None:
+        out.append(("rtmp-tg", "TCP", lb.rtmp_port))
+    out += [(f"udp-{port}-tg", "UDP", port) for port in lb.udp_ports]
+    return out
+
+
+def serving(lb: LoadBalancerSection) -> list[str]:
+    """The groups an Auto Scaling group joins: every traffic group but the stat/admin one."""
+    return [logical_id for logical_id, _, _ in groups(lb) if logical_id != "http-tg"]
 
 
 class TargetGroup(Kind):
@@ -79,7 +110,7 @@ class TargetGroup(Kind):
 
     @staticmethod
     def _ids(lb: LoadBalancerSection) -> list[str]:
-        return ["ws-tg"] + (["http-tg"] if lb.http_port is not None else [])
+        return [logical_id for logical_id, _, _ in groups(lb)]
 
     def desired(self, spec: StackSpec, net: Network) -> list[Resource]:
         lb = elbv2.application(spec)
@@ -87,11 +118,11 @@ class TargetGroup(Kind):
             return []
         targets = list(net.facts.get(TARGETS_FACT, []))
         out = []
-        for logical_id in self._ids(lb):
+        for logical_id, protocol, port in groups(lb):
             name = elbv2.tg_name(spec.name, lb, logical_id)
-            port = lb.ws_port if logical_id == "ws-tg" else lb.http_port
             out.append(Resource(self.kind, logical_id, name, {
-                "protocol": "HTTP", "port": port, "protocol_version": "HTTP1", "target_type": "instance",
+                "protocol": protocol, "port": port, "protocol_version": "HTTP1" if protocol == "HTTP" else None,
+                "target_type": "instance",
                 "vpc_id": net.vpc_id,
                 "health": health_props(lb),
                 "attributes": attribute_props(lb),
@@ -159,10 +190,11 @@ class TargetGroup(Kind):
 
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
         h = props["health"]
+        version = {"ProtocolVersion": props["protocol_version"]} if props["protocol_version"] else {}
         out = ctx.aws.call(
             "elbv2", "create_target_group",
-            Name=res.name, Protocol=props["protocol"], Port=props["port"],
-            ProtocolVersion=props["protocol_version"], TargetType=props["target_type"], VpcId=props["vpc_id"],
+            Name=res.name, Protocol=props["protocol"], Port=props["port"], **version,
+            TargetType=props["target_type"], VpcId=props["vpc_id"],
             HealthCheckEnabled=True, **_health_params(h),
             Tags=names.tag_list(props["tags"]),
         )["TargetGroups"][0]
@@ -235,7 +267,8 @@ class TargetGroup(Kind):
                 entry["via"], entry["stats"] = readings[tid].via, readings[tid].stats
             targets.append(entry)
         out: dict[str, Any] = {
-            "listens": f"{a.get('protocol')}:{a.get('port')} ({a.get('protocol_version')})",
+            "listens": f"{a.get('protocol')}:{a.get('port')}"
+                       + (f" ({a['protocol_version']})" if a.get("protocol_version") else ""),
             "health_check": f"{h.get('protocol')}:{port}{h.get('path')}",
             "targets": targets,
         }

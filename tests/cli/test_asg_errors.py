@@ -34,7 +34,7 @@ ASG = ["asg", "create", "--name", "edge", "--template", "edge", "--ami", AMI, "-
     ([*ASG, "--warm-pool-state", "frozen"], 4, "--warm-pool-state (autoscaling.warm_pool.state):"),
     ([*ASG, "--warm-pool-min", "1"], 2, "--warm-pool-state: give the warm pool's state"),
     ([*ASG, "--launch-template", "x"], 2, "--launch-template: give one of --template"),
-    ([*ASG, "--alb", "a", "--elb", "b"], 2, "--elb: give one of --alb, --target-group and --elb"),
+    ([*ASG, "--alb", "a", "--elb", "b"], 2, "--elb: give one of --alb, --nlb, --target-group and --elb"),
     (["asg", "create", "--name", "edge", "--launch-template", "lt", "--set", "a=b", "--yes"], 2,
      "--set: only with --template"),
     (["asg", "create", "--name", "edge", "--yes"], 2, "--template: missing: --template edge (or --launch-template"),

@@ -123,7 +123,7 @@ STACK_CASES: list[tuple[str, object, str]] = [
     ("image.from_instance", "i-123", "image.from_instance"),
     ("image.from_instance", "wcs\nserver", "image.from_instance"),
     # load balancer
-    ("load_balancer.type", "network", "load_balancer.type"),
+    ("load_balancer.type", "gateway", "load_balancer.type"),
     ("load_balancer.name", "-lb", "load_balancer.name"),
     ("load_balancer.name", "lb\n", "load_balancer.name"),
     ("load_balancer.name", "x" * 33, "load_balancer.name"),

@@ -94,7 +94,7 @@ def test_flags_to_sections(command: str, recorded: dict, flags: dict, want: dict
      "--set: missing: --set cdn_point_of_entry=... "),
     ("asg create", NOTHING, {}, UsageError, "--template: missing: --template edge"),
     ("asg create", {"launch": {"kind": "template"}}, {"alb": "a", "elb": "b"}, UsageError,
-     "--elb: give one of --alb, --target-group and --elb"),
+     "--elb: give one of --alb, --nlb, --target-group and --elb"),
     ("asg create", {"launch": {"kind": "template"}}, {"ami": "ami-12345678"}, UsageError, "--ami: only with --template"),
     ("asg create", {"launch": {"kind": "template"}}, {"warm_pool_min": 1}, UsageError, "--warm-pool-state: give"),
     ("launch-template create", NOTHING, {"set": ["nope=1"]}, InputError, "--set: template 'edge' has no variable"),
