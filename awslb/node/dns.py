@@ -215,7 +215,8 @@ def servers_batch(record_sets: Iterable[Mapping[str, object]], name: str, group:
                              "left alone (choose another dns.servers_record or delete it)")
     mark = {"Name": name, "Type": "TXT", "TTL": ttl, "ResourceRecords": [{"Value": marker}]}
     if not want:
-        out = [] if a_set is None else [{"Action": "DELETE", "ResourceRecordSet": dict(a_set)}]
+        out: list[dict[str, object]] = [] if a_set is None else [{"Action": "DELETE",
+                                                                   "ResourceRecordSet": dict(a_set)}]
         return out + ([] if txt_set is None else [{"Action": "DELETE", "ResourceRecordSet": dict(txt_set)}])
     have = sorted(str(r.get("Value")) for r in _values(a_set)) if a_set is not None else None
     if have == want and a_set is not None and a_set.get("TTL") == ttl and txt_set is not None \
