@@ -155,10 +155,13 @@ class SecurityGroup(Kind):
     def opening(self, res: Resource, obs: Observed) -> Resource | None:
         """The group with its new rules added and none removed, when the update removes some."""
         want = [tuple(r) for r in res.props["ingress"]]
+        # A rule naming another group of the stack holds a Ref here: the group it names now
+        # counts as wanted (else every update would seem to close it, and run twice).
+        by_ref = {r[:3] for r in want if isinstance(r[3], Ref)}
         have = [tuple(r) for r in obs.attrs.get("ingress", [])]
-        if not [r for r in have if r not in want]:
+        kept = [list(r) for r in have if r not in want and not (str(r[3]).startswith("sg-") and r[:3] in by_ref)]
+        if not kept:
             return None
-        kept = [list(r) for r in have if r not in want]
         return Resource(res.kind, res.id, res.name, {**res.props, "ingress": [*res.props["ingress"], *kept]},
                         res.deps)
 

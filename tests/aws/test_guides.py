@@ -57,6 +57,8 @@ def test_instance_group_admits_itself_and_rtmp_over_tcp(cli, moto, tmp_path: Pat
     # The self rule admits no one else: nothing but the groups themselves reaches 8084.
     assert {src for p, lo, hi, src in inst if lo <= 8084 <= hi} == {inst_id, lb_id}
     write(f, SGS + "rtmfp = true\n")
+    plan = cli("plan", "-f", str(f))
+    assert "1 to change" in plan.stdout, plan.stdout  # only opens: one step, nothing to close after
     assert cli("up", "-f", str(f), "--yes").exit_code == 0
     inst = rules(groups(Aws(region="us-east-1"), "wcs-guides")["instance-sg"])
     assert {("udp", 1935, 1935, "0.0.0.0/0"), ("udp", 1935, 1935, "::/0"), ("tcp", 1935, 1935, "0.0.0.0/0")} <= inst
@@ -110,6 +112,10 @@ def test_edges_join_an_origin_the_stack_launches(cli, moto, calls, tmp_path: Pat
     calls.clear()
     assert cli("up", "-f", str(f), "--yes").exit_code == 0
     assert calls.mutating == []
+    # Another type is a new origin: the edges lose it meanwhile, so only with --allow-replace.
+    write(f, f.read_text().replace('address = "172.31.0.20"', 'address = "172.31.0.20"\ninstance_type = "c5.xlarge"'))
+    r = cli("up", "-f", str(f), "--yes")
+    assert r.exit_code == 4 and "--allow-replace" in r.stderr and calls.mutating == [], r.stderr
     assert cli("down", "wcs-guides", "--yes").exit_code == 0
     assert instances(aws, "wcs-guides") == {}
 
