@@ -129,8 +129,9 @@ def local_checks(ui: UI, spec: StackSpec) -> None:
 
     if spec.launch is not None:
         from awslb.resources.launch_template import rendered_userdata
+        from awslb.resources.origin import server_vars
 
-        rendered_userdata(spec.launch)
+        rendered_userdata(spec.launch, server_vars(spec, {}, checking=True))
     lb = spec.load_balancer
     if lb is not None and lb.https is not None:
         weak = weak_tls(lb.https.ssl_policy)

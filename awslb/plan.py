@@ -269,7 +269,9 @@ def _deletes(orphans: list[Observed], steps: list[Step], kinds: Mapping[str, Kin
     out: list[Step] = []
     for obs in orphans:
         rank = kinds[obs.kind].rank
-        after = tuple(s.key for s in [*steps, *out] if s.action != "noop" and kinds[s.kind].rank > rank)
+        # ... and for the old rules that close (a rule naming a group keeps that group alive).
+        after = tuple(s.key for s in [*steps, *out] if s.action != "noop"
+                      and (kinds[s.kind].rank > rank or s.phase == "close"))
         out.append(Step("delete", obs.kind, obs.id, obs.name, reason, after, (), None, obs))
     return out
 

@@ -105,6 +105,7 @@ class StackSection(Model):
     subnets: list[str] = []
     ssh_cidr: str | None = Field(default=None, description="open SSH (22) from this block only")
     media_ports: str = Field(default="30000-33000", description="UDP range for WebRTC media, open to the world")
+    rtmfp: bool = Field(default=False, description="also open 1935/udp (RTMFP); RTMP's 1935/tcp is always open")
     tags: dict[str, str] = {}
 
     @field_validator("name")
@@ -1042,6 +1043,68 @@ class DnsSection(Model):
         return self
 
 
+class OriginSection(Model):
+    """The CDN origin the edges join (seeds 000, 003): a server that exists, or one the stack launches.
+
+    Either ``instance`` (an id or Name tag: its private IP is looked up before any change) or
+    ``address`` (one origin launched by the stack at this fixed private IPv4 address, from the
+    launch's image, in the media servers' group, with the ``origin`` user-data). The edges'
+    user-data gets that address as ``cdn_point_of_entry``.
+    """
+
+    instance: str | None = Field(default=None, description="an existing origin (i-... or its Name tag)")
+    address: str | None = Field(default=None, description="launch one origin at this private IPv4 address")
+    instance_type: str | None = Field(default=None, description="the launched origin's type (default: "
+                                                                "launch.instance_type)")
+    key_name: str | None = Field(default=None, description="its SSH key pair (default: launch.key_name)")
+    vars: dict[str, str | int | bool | float] = Field(default={}, description="variables of the origin template")
+
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(INSTANCE_REF, v):
+            raise ValueError(f"not an instance id (i-...) or Name tag: {v!r}")
+        return v
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ip = ipaddress.IPv4Address(v)
+        except ValueError:
+            raise ValueError(f"not a private IPv4 address: {v!r}") from None
+        if not ip.is_private or ip.is_loopback:
+            raise ValueError(f"not a private IPv4 address: {v!r}")
+        return str(ip)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _type(cls, v: str | None) -> str | None:
+        if v is not None and not INSTANCE_TYPE.match(v):
+            raise ValueError(f"not an instance type (like c5.large): {v!r}")
+        return v
+
+    @field_validator("key_name")
+    @classmethod
+    def _key(cls, v: str | None) -> str | None:
+        if v is not None and not validate.full(KEY_NAME, v):
+            raise ValueError(f"not a key pair name: {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> OriginSection:
+        if (self.instance is None) == (self.address is None):
+            raise ValueError("instance: give either origin.instance (an existing origin) or origin.address "
+                             "(launch one), not both or neither")
+        if self.instance is not None:
+            extra = [k for k in ("instance_type", "key_name") if getattr(self, k) is not None]
+            if extra or self.vars:
+                raise ValueError(f"{extra[0] if extra else 'vars'}: only for a launched origin (origin.address)")
+        return self
+
+
 class StackSpec(Model):
     stack: StackSection = StackSection()
     image: ImageSection | None = None
@@ -1051,6 +1114,7 @@ class StackSpec(Model):
     haproxy: HaproxySection | None = None
     redirector: RedirectorSection | None = None
     dns: DnsSection | None = None
+    origin: OriginSection | None = None
 
     @property
     def name(self) -> str:
@@ -1085,6 +1149,13 @@ class StackSpec(Model):
                              "terminated while the balancer still sends it connections")
         if self.launch is not None and self.launch.ami is None and self.image is None:
             raise ValueError("image: a [launch] section needs an [image] section or launch.ami")
+        if self.origin is not None:
+            if self.launch is None or self.launch.userdata == "none":
+                raise ValueError("origin: an [origin] needs the edges' [launch] section with user-data "
+                                 "(launch.userdata = \"edge\") to feed its address to")
+            if "cdn_point_of_entry" in self.launch.vars:
+                raise ValueError("launch.vars.cdn_point_of_entry: [origin] sets it (the origin's address); "
+                                 "remove one of the two")
         return self
 
 

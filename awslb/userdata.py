@@ -11,7 +11,8 @@ Each `userdata/<name>.sh.j2` opens with a Jinja comment holding TOML that descri
     description = "cdn_role of this node"
     -#}
 
-Every variable has a one-line description; `pattern` (a regular expression a string value
+A `type = "switch"` variable is tri-state: true, false, or "" (the default: leave the
+server's setting as it is). Every variable has a one-line description; `pattern` (a regular expression a string value
 must match) and `choices` narrow the values. A variable without a default is required
 (`type = "int"` when it is not a string). Values come from `--set k=v`, a vars file or a
 stack file's `launch.vars`; an unknown or missing variable is an error naming it. The
@@ -43,7 +44,10 @@ _VAR_KEYS = {"default", "description", "choices", "pattern", "type"}
 # Each type: the Python type of its values, and the check of a value (ValueError names the rule).
 _TYPES: dict[str, type] = {"bool": bool, "int": int, "port": int, "percent": int, "string": str,
                            "address": str, "host": str, "size": str, "url": str, "https-url": str,
-                           "cidrs": str, "header": str, "package": str}
+                           "cidrs": str, "header": str, "package": str, "switch": str}
+# A switch (tri-state): "" leaves a setting as the server has it, else true or false.
+_SWITCH = {"true": "true", "yes": "true", "1": "true", "on": "true",
+           "false": "false", "no": "false", "0": "false", "off": "false"}
 INT_MAX = 10**9  # a count or a rate: anything larger is a typo
 
 
@@ -80,6 +84,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "https-url": (lambda v: re.fullmatch("https" + _URL, v), "a URL (https://HOST[:PORT]/PATH)"),
     "cidrs": (_is_cidrs, "CIDR blocks separated by single spaces"),
     "header": (lambda v: re.fullmatch(r"[A-Za-z0-9-]{1,64}", v), "an HTTP header name (letters, digits, hyphens)"),
+    "switch": (lambda v: v in ("true", "false"), 'true, false, or "" (leave the setting as it is)'),
     "package": (lambda v: re.fullmatch(r"[A-Za-z0-9._\-\[\],=<>~!:/@+]{1,512}", v),
                 "a pip requirement (awslb, awslb==0.1.0) or a wheel URL"),
 }
@@ -142,6 +147,8 @@ class Variable:
                 raise InputError(f"{key}: {self.name} must be a whole number, not {value!r}") from None
         if isinstance(value, bool):
             return "true" if value else "false"
+        if self.type == "switch" and isinstance(value, str) and value.strip().lower() in _SWITCH:
+            return _SWITCH[value.strip().lower()]
         if isinstance(value, (dict, list)):
             raise InputError(f"{key}: {self.name} must be a single value, not {value!r}")
         return str(value)

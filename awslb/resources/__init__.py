@@ -18,6 +18,7 @@ from awslb.resources.launch_config import LaunchConfig
 from awslb.resources.launch_template import LaunchTemplate
 from awslb.resources.listener import Listener
 from awslb.resources.load_balancer import LoadBalancer
+from awslb.resources.origin import Origin
 from awslb.resources.redirector import ElasticIp, Redirector
 from awslb.resources.schedule import WarmPoolSchedule
 from awslb.resources.security_group import SecurityGroup
@@ -30,6 +31,7 @@ KINDS: tuple[Kind, ...] = (
     Listener(),
     Image(),
     ClassicLoadBalancer(),
+    Origin(),
     LaunchTemplate(),
     LaunchConfig(),
     AutoscalingGroup(),

@@ -35,6 +35,7 @@ from awslb.errors import AwsError
 from awslb.resources.base import Context, Kind, Network, Observed, Resource, changed
 from awslb.resources.iam_role import instance_profile
 from awslb.resources.launch_template import covers, image_id, rendered_userdata, root_volume, security_groups
+from awslb.resources.origin import server_vars
 from awslb.spec import StackSpec
 
 LOGICAL_ID = "launch-config"
@@ -92,7 +93,8 @@ class LaunchConfig(Kind):
         profile = instance_profile(spec)
         if profile is not None:  # the stack's instance role (awslb/resources/iam_role.py)
             props["IamInstanceProfile"] = profile
-        script = fleet_userdata(rendered_userdata(launch), spec)  # a warm pool's hook: awslb/boot_hook.py
+        # A warm pool's hook: awslb/boot_hook.py.
+        script = fleet_userdata(rendered_userdata(launch, server_vars(spec, net.facts)), spec)
         if script is not None:
             # Plain text: boto3 base64-encodes UserData for CreateLaunchConfiguration itself.
             props["UserData"] = script

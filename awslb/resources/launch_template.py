@@ -25,6 +25,7 @@ from awslb.errors import InputError
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
 from awslb.resources.iam_role import instance_profile
 from awslb.resources.lookup import find_instances, find_security_groups
+from awslb.resources.origin import server_vars, with_implied
 from awslb.resources.redirector import with_reports
 from awslb.spec import LaunchSection, StackSpec
 from awslb.userdata import render_userdata
@@ -54,11 +55,16 @@ def security_groups(spec: StackSpec) -> list[Any]:
     return list(spec.launch.security_groups) or [Ref("instance-sg", "id")]
 
 
-def rendered_userdata(launch: LaunchSection) -> str | None:
-    """The rendered user-data script (unknown or missing variables name the key), or None."""
+def rendered_userdata(launch: LaunchSection, implied: Mapping[str, Any] | None = None) -> str | None:
+    """The rendered user-data script (unknown or missing variables name the key), or None.
+
+    ``implied``: what the stack sets for the servers (:func:`awslb.resources.origin.server_vars`:
+    the HAProxy headers, the origin's address), under ``launch.vars``.
+    """
     if launch.userdata == NO_USERDATA:
         return None
-    return render_userdata(launch.userdata, launch.vars, key="launch.vars", template_key="launch.userdata")
+    given = with_implied(launch.userdata, dict(launch.vars), dict(implied)) if implied else launch.vars
+    return render_userdata(launch.userdata, given, key="launch.vars", template_key="launch.userdata")
 
 
 def instance_tags(spec: StackSpec) -> dict[str, str]:
@@ -143,7 +149,8 @@ class LaunchTemplate(Kind):
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
         if spec.launch is None:
             return {}
-        rendered_userdata(spec.launch)  # unknown or missing variables: an error before any look-up
+        # Unknown or missing variables: an error before any look-up.
+        rendered_userdata(spec.launch, server_vars(spec, net.facts, checking=True))
         check_launch_inputs(aws, spec)
         if spec.launch.kind == "template":
             self._name_is_free(aws, spec)
@@ -186,7 +193,7 @@ class LaunchTemplate(Kind):
         elif spec.redirector is not None:  # the edges read the report key from SSM ([redirector])
             data["IamInstanceProfile"] = {"Name": spec.redirector.instance_profile}
         # A warm pool's hook (awslb/boot_hook.py), then the redirector's reports.
-        script = with_reports(fleet_userdata(rendered_userdata(launch), spec), spec)
+        script = with_reports(fleet_userdata(rendered_userdata(launch, server_vars(spec, net.facts)), spec), spec)
         if script is not None:
             # LaunchTemplateData.UserData must be base64 already: boto3 encodes it only for RunInstances.
             data["UserData"] = base64.b64encode(script.encode()).decode()

@@ -64,6 +64,26 @@ def with_reports(script: str | None, spec: StackSpec) -> str | None:
     return script.rstrip("\n") + "\n\n" + section
 
 
+def place(aws: Aws, net: Network, addresses: list[str], key: str) -> dict[str, str]:
+    """The subnet of each fixed private address: one of the stack's, and not one AWS keeps."""
+    subnets = aws.paginate("ec2", "describe_subnets", "Subnets", SubnetIds=list(net.subnets))
+    blocks = [(s["SubnetId"], ipaddress.IPv4Network(s["CidrBlock"])) for s in subnets]
+    where: dict[str, str] = {}
+    for a in addresses:
+        ip = ipaddress.IPv4Address(a)
+        hit = next(((sid, net_) for sid, net_ in blocks if ip in net_), None)
+        if hit is None:
+            shown = ", ".join(f"{sid} {block}" for sid, block in blocks)
+            raise InputError(f"{key}: {a} is in none of the stack's subnets ({shown})")
+        sid, block = hit
+        # AWS keeps the first four addresses and the last one of every subnet.
+        if int(ip) - int(block.network_address) < 4 or ip == block.broadcast_address:
+            raise InputError(f"{key}: {a} is one of the five addresses AWS keeps in {sid} "
+                             f"({block}): choose another")
+        where[a] = sid
+    return where
+
+
 def root_volume(image: Mapping[str, Any]) -> dict[str, Any]:
     """The image's root volume, encrypted, at the image's size (at least 8 GiB)."""
     root = image.get("RootDeviceName", "/dev/xvda")
@@ -84,27 +104,15 @@ class Redirector(Kind):
     replace_on = ("ami", "instance_type", "private_ip", "subnet", "user_data_digest")
     replace_first = False
     client_facing = True
+    prefix = "redirector-"  # the logical ids of this kind's instances (their awslb:id tag)
+    section = "redirector"
 
     def preflight(self, aws: Aws, spec: StackSpec, net: Network) -> dict[str, Any]:
         """Each address must be a usable address of one of the stack's subnets."""
         red = spec.redirector
         if red is None:
             return {}
-        subnets = aws.paginate("ec2", "describe_subnets", "Subnets", SubnetIds=list(net.subnets))
-        blocks = [(s["SubnetId"], ipaddress.IPv4Network(s["CidrBlock"])) for s in subnets]
-        where: dict[str, str] = {}
-        for a in red.addresses:
-            ip = ipaddress.IPv4Address(a)
-            hit = next(((sid, net_) for sid, net_ in blocks if ip in net_), None)
-            if hit is None:
-                shown = ", ".join(f"{sid} {block}" for sid, block in blocks)
-                raise InputError(f"redirector.addresses: {a} is in none of the stack's subnets ({shown})")
-            sid, block = hit
-            # AWS keeps the first four addresses and the last one of every subnet.
-            if int(ip) - int(block.network_address) < 4 or ip == block.broadcast_address:
-                raise InputError(f"redirector.addresses: {a} is one of the five addresses AWS keeps in {sid} "
-                                 f"({block}): choose another")
-            where[a] = sid
+        where = place(aws, net, red.addresses, "redirector.addresses")
         if aws.find("iam", "get_instance_profile", InstanceProfileName=red.instance_profile) is None:
             raise InputError(f"redirector.instance_profile: no instance profile named {red.instance_profile!r}",
                              "create one whose role may ssm:GetParameter the key (aws iam create-instance-profile)")
@@ -157,7 +165,7 @@ class Redirector(Kind):
             for inst in res["Instances"]:
                 tags = names.tag_dict(inst.get("Tags"))
                 rid = tags.get(names.TAG_ID, "")
-                if rid.startswith("redirector-"):
+                if rid.startswith(self.prefix):
                     out.append(self._observed(rid, inst, tags))
         return out
 
@@ -178,12 +186,11 @@ class Redirector(Kind):
     def create(self, ctx: Context, res: Resource, props: Mapping[str, Any]) -> Observed:
         image = ctx.aws.call("ec2", "describe_images", ImageIds=[props["ami"]])["Images"]
         if not image:
-            raise InputError(f"redirector.ami: no such image in {ctx.aws.region}: {props['ami']}")
+            raise InputError(f"{self.section}.ami: no such image in {ctx.aws.region}: {props['ami']}")
         params: dict[str, Any] = {
             "ImageId": props["ami"], "InstanceType": props["instance_type"], "MinCount": 1, "MaxCount": 1,
             "SubnetId": props["subnet"], "PrivateIpAddress": props["private_ip"],
             "SecurityGroupIds": list(props["security_groups"]), "UserData": props["user_data"],
-            "IamInstanceProfile": {"Name": props["instance_profile"]},
             "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
             "BlockDeviceMappings": [root_volume(image[0])],
             "TagSpecifications": [{"ResourceType": t, "Tags": names.tag_list(props["tags"])}
@@ -191,6 +198,8 @@ class Redirector(Kind):
         }
         if props["key_name"]:
             params["KeyName"] = props["key_name"]
+        if props["instance_profile"]:
+            params["IamInstanceProfile"] = {"Name": props["instance_profile"]}
         inst = self._run(ctx, params)
         iid = inst["InstanceId"]
         ctx.progress(f"waiting for {iid} ({props['private_ip']}) to run")

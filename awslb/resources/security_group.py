@@ -5,8 +5,13 @@ its servers (seed 003: the application sends each client to a server) opens WebS
 and WSS 8443 on the servers to the world instead. The instance group follows the
 port set of the WCS guide (seed 001): the WebSocket/stat ports (8080-8084, 8443-8445) and
 the HAProxy agent port (9707) only from the balancer's group; 80, 443, 8888, 9091, RTMP
-1935/udp and the WebRTC media range (30000-33000/udp) from anywhere, because media goes
-straight to the instances, never through the balancer; SSH only from ``ssh_cidr``.
+(1935/tcp) and the WebRTC media range (30000-33000/udp) from anywhere, because media goes
+straight to the instances, never through the balancer; SSH only from ``ssh_cidr``. The
+guide's table lists 1935/udp: that is RTMFP, opened only with ``[stack] rtmfp = true``.
+
+WCS CDN nodes talk to each other over WebSocket (``cdn_port``, 8084; seeds 000, 003): the
+instance group also admits 8080-8084 and 8443-8445 from itself (a rule whose source is the
+group, shown as "self"), so an edge joins an origin that shares the group (``[origin]``).
 
 With a ``[redirector]`` section, ``redirector-sg`` opens the redirect API (8088) to its
 clients and the report port (1934/udp) only to the media servers' group.
@@ -28,9 +33,12 @@ from awslb.spec import LoadBalancerSection, StackSpec, port_range
 ANYWHERE = ("0.0.0.0/0", "::/0")
 # (protocol, from port, to port) open to the world on the media servers (seed 001).
 PUBLIC_INSTANCE_PORTS = [("tcp", 80, 80), ("tcp", 443, 443), ("tcp", 8888, 8888), ("tcp", 9091, 9091),
-                         ("udp", 1935, 1935)]
-# Open on the media servers only from the balancer's group.
+                         ("tcp", 1935, 1935)]  # RTMP is TCP
+RTMFP = ("udp", 1935, 1935)  # the guide's 1935/udp: RTMFP, only when asked ([stack] rtmfp)
+# Open on the media servers only from the balancer's group, and from the group itself (CDN).
 BALANCER_ONLY_PORTS = [("tcp", 8080, 8084), ("tcp", 8443, 8445)]
+# The source of a rule naming the group it is in (resolved to the group's own id at write time).
+SELF = "self"
 # With nothing in front (seed 003: clients reach each server directly), WS and WSS are public.
 DIRECT_PORTS = [("tcp", 8080, 8080), ("tcp", 8443, 8443)]
 AGENT_PORT = 9707
@@ -85,9 +93,12 @@ def instance_rules(spec: StackSpec, lb_group: Any, haproxy_group: Any = None) ->
     if haproxy_group is not None:
         # The HAProxy host reaches the WebSocket/stat ports and asks the agent (seed 001).
         rules += [[proto, lo, hi, haproxy_group] for proto, lo, hi in from_lb]
+    # CDN nodes (an edge and its origin) reach each other's WebSocket ports (cdn_port 8084).
+    rules += [[proto, lo, hi, SELF] for proto, lo, hi in BALANCER_ONLY_PORTS]
     media_lo, media_hi = port_range(spec.stack.media_ports)
     direct = DIRECT_PORTS if spec.load_balancer is None and spec.haproxy is None else []
-    for proto, lo, hi in [*direct, *PUBLIC_INSTANCE_PORTS, ("udp", media_lo, media_hi)]:
+    rtmfp = [RTMFP] if spec.stack.rtmfp else []
+    for proto, lo, hi in [*direct, *PUBLIC_INSTANCE_PORTS, *rtmfp, ("udp", media_lo, media_hi)]:
         for cidr in ANYWHERE:
             rules.append([proto, lo, hi, cidr])
     if spec.stack.ssh_cidr:
@@ -158,10 +169,13 @@ class SecurityGroup(Kind):
     def opening(self, res: Resource, obs: Observed) -> Resource | None:
         """The group with its new rules added and none removed, when the update removes some."""
         want = [tuple(r) for r in res.props["ingress"]]
+        # A rule naming another group of the stack holds a Ref here: the group it names now
+        # counts as wanted (else every update would seem to close it, and run twice).
+        by_ref = {r[:3] for r in want if isinstance(r[3], Ref)}
         have = [tuple(r) for r in obs.attrs.get("ingress", [])]
-        if not [r for r in have if r not in want]:
+        kept = [list(r) for r in have if r not in want and not (str(r[3]).startswith("sg-") and r[:3] in by_ref)]
+        if not kept:
             return None
-        kept = [list(r) for r in have if r not in want]
         return Resource(res.kind, res.id, res.name, {**res.props, "ingress": [*res.props["ingress"], *kept]},
                         res.deps)
 
@@ -177,7 +191,7 @@ class SecurityGroup(Kind):
         return Observed(self.kind, tags.get(names.TAG_ID, g["GroupId"]), g["GroupId"], g["GroupName"], {
             "id": g["GroupId"],
             "vpc_id": g.get("VpcId"),
-            "ingress": sorted(_rules_from_permissions(g.get("IpPermissions", []))),
+            "ingress": sorted(_rules_from_permissions(g.get("IpPermissions", []), g["GroupId"])),
         })
 
     def diff(self, res: Resource, props: Mapping[str, Any], obs: Observed) -> list[str]:
@@ -203,7 +217,7 @@ class SecurityGroup(Kind):
         rules = [tuple(r) for r in props["ingress"]]
         if rules:
             ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=gid,
-                         IpPermissions=_permissions(rules))
+                         IpPermissions=_permissions(rules, gid))
         return Observed(self.kind, res.id, gid, res.name,
                         {"id": gid, "vpc_id": props["vpc_id"], "ingress": sorted(rules)})
 
@@ -214,18 +228,19 @@ class SecurityGroup(Kind):
         have = {tuple(r) for r in obs.attrs.get("ingress", [])}
         if want - have:
             ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=gid,
-                         IpPermissions=_permissions(sorted(want - have)))
+                         IpPermissions=_permissions(sorted(want - have), gid))
         if have - want:
             ctx.aws.call("ec2", "revoke_security_group_ingress", GroupId=gid,
-                         IpPermissions=_permissions(sorted(have - want)))
+                         IpPermissions=_permissions(sorted(have - want), gid))
         return Observed(self.kind, res.id, gid, obs.name, {**obs.attrs, "ingress": sorted(want)})
 
     def delete(self, ctx: Context, obs: Observed) -> None:
-        # Rules that name another group would keep that group alive: drop them first.
-        refs = [tuple(r) for r in obs.attrs.get("ingress", []) if str(r[3]).startswith("sg-")]
+        # Rules that name another group would keep that group alive: drop them first (and the
+        # group's rule naming itself with them: no extra call).
+        refs = [tuple(r) for r in obs.attrs.get("ingress", []) if str(r[3]).startswith("sg-") or r[3] == SELF]
         if refs:
             ctx.aws.find("ec2", "revoke_security_group_ingress", GroupId=obs.physical_id,
-                         IpPermissions=_permissions(refs))
+                         IpPermissions=_permissions(refs, obs.physical_id))
         ctx.aws.find("ec2", "delete_security_group", GroupId=obs.physical_id)
 
     def status(self, ctx: Context, obs: Observed) -> dict[str, Any]:
@@ -239,7 +254,8 @@ class SecurityGroup(Kind):
         }
 
 
-def _rules_from_permissions(perms: list[Mapping[str, Any]]) -> list[Rule]:
+def _rules_from_permissions(perms: list[Mapping[str, Any]], own: str = "") -> list[Rule]:
+    """Rules as (protocol, from, to, source); a source naming the group itself (``own``) is "self"."""
     rules: list[Rule] = []
     for p in perms:
         proto = str(p.get("IpProtocol", "-1"))
@@ -250,14 +266,15 @@ def _rules_from_permissions(perms: list[Mapping[str, Any]]) -> list[Rule]:
         for r in p.get("Ipv6Ranges", []):
             rules.append((proto, lo, hi, r["CidrIpv6"]))
         for r in p.get("UserIdGroupPairs", []):
-            rules.append((proto, lo, hi, r["GroupId"]))
+            rules.append((proto, lo, hi, SELF if r["GroupId"] == own else r["GroupId"]))
     return rules
 
 
-def _permissions(rules: list[Any]) -> list[dict[str, Any]]:
+def _permissions(rules: list[Any], own: str) -> list[dict[str, Any]]:
     perms = []
     for proto, lo, hi, src in rules:
         perm: dict[str, Any] = {"IpProtocol": proto, "FromPort": lo, "ToPort": hi}
+        src = own if src == SELF else src
         if str(src).startswith("sg-"):
             perm["UserIdGroupPairs"] = [{"GroupId": src}]
         elif ":" in str(src):
@@ -271,4 +288,4 @@ def _permissions(rules: list[Any]) -> list[dict[str, Any]]:
 def _show_rule(r: tuple[Any, ...]) -> str:
     proto, lo, hi, src = r
     ports = str(lo) if lo == hi else f"{lo}-{hi}"
-    return f"{ports}/{proto} from {src}"
+    return f"{ports}/{proto} from {'the group itself' if src == SELF else src}"

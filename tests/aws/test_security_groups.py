@@ -70,7 +70,12 @@ def test_up_creates_the_guide_groups(aws, ui, opts, tmp_path) -> None:
     assert not any(r[1] <= 9707 <= r[2] and r[3] == "0.0.0.0/0" for r in inst)
     # Media straight to the instances, SSH only from the given block.
     assert ("udp", 30000, 33000, "0.0.0.0/0") in inst
-    assert ("udp", 1935, 1935, "0.0.0.0/0") in inst
+    # RTMP is TCP; RTMFP (1935/udp, the guide's table) only with [stack] rtmfp = true.
+    assert ("tcp", 1935, 1935, "0.0.0.0/0") in inst
+    assert not any(r[0] == "udp" and r[1] <= 1935 <= r[2] for r in inst)
+    # CDN nodes (an edge and its origin) reach each other's WebSocket ports: the group names itself.
+    inst_id = g["instance-sg"]["GroupId"]
+    assert {("tcp", 8080, 8084, inst_id), ("tcp", 8443, 8445, inst_id)} <= inst
     assert ("tcp", 22, 22, "203.0.113.0/24") in inst
     assert not any(r[1] == 22 and r[3] == "0.0.0.0/0" for r in inst)
     tags = {t["Key"]: t["Value"] for t in g["lb-sg"]["Tags"]}

@@ -141,9 +141,11 @@ class Box:
 
 def expected(name: str, values: dict) -> dict[str, str]:
     b = {True: "true", False: "false"}
-    want = {"ws.map_custom_headers": b[values["ws_map_custom_headers"]],
-            "global_bandwidth_check_enabled": b[values["global_bandwidth_check_enabled"]]}
-    if values["ws_map_custom_headers"]:
+    # Tri-state switches: "" leaves the guide's file as it is (ws.map_custom_headers=true there).
+    want = {"ws.map_custom_headers": values["ws_map_custom_headers"] or "true"}
+    if values["global_bandwidth_check_enabled"]:
+        want["global_bandwidth_check_enabled"] = values["global_bandwidth_check_enabled"]
+    if values["ws_map_custom_headers"] == "true":
         want["ws.ip_forward_header"] = values["ws_ip_forward_header"]
     if name == "standalone":
         want["cdn_enabled"] = "false"
@@ -177,6 +179,10 @@ def test_run_twice(tmp_path, name, options) -> None:
         assert dict(props)[key] == value, key
     if name == "origin" and not values["cdn_point_of_entry"]:
         assert "cdn_point_of_entry" not in keys  # the origin is the point of entry
+    if not values["global_bandwidth_check_enabled"]:
+        assert "global_bandwidth_check_enabled" not in keys  # not asked: not written
+    if values["ws_map_custom_headers"] != "true":
+        assert "ws.ip_forward_header" not in keys
     assert dict(props)["ip"] == "172.31.40.10" and dict(props)["cdn_role_extra"] == "kept"
     if name != "standalone":  # standalone leaves the cdn_ip and cdn_role it does not use alone
         assert len(keys) == len(set(keys)), props

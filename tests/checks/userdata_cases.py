@@ -21,6 +21,8 @@ def all_on(t: Template) -> dict[str, Any]:
     for var in t.variables.values():
         if var.type == "bool":
             out[var.name] = True
+        elif var.type == "switch":
+            out[var.name] = "true"
         elif var.name in STRINGS:
             out[var.name] = STRINGS[var.name]
     return out
@@ -28,7 +30,7 @@ def all_on(t: Template) -> dict[str, Any]:
 
 def all_off(t: Template) -> dict[str, Any]:
     out = defaults(t)
-    out.update({v.name: False for v in t.variables.values() if v.type == "bool"})
+    out.update({v.name: False for v in t.variables.values() if v.type in ("bool", "switch")})
     return out
 
 

@@ -144,6 +144,11 @@ def test_options_switch_steps() -> None:
     off = render_userdata("standalone", {"update": False, "flush_iptables": False})
     assert "wget" not in off and "iptables" not in off and "database.yml" not in off
     assert "ws.ip_forward_header" not in off
+    # Not asked: the HAProxy guide's settings are left as the server has them (tri-state switches).
+    assert "ws.map_custom_headers" not in off and "global_bandwidth_check_enabled" not in off
+    no = render_userdata("standalone", {"ws_map_custom_headers": False, "global_bandwidth_check_enabled": "off"})
+    assert "set_prop ws.map_custom_headers false\n" in no and "set_prop global_bandwidth_check_enabled false\n" in no
+    assert "ws.ip_forward_header" not in no
     on = render_userdata("standalone", {"disable_demo": True, "ws_map_custom_headers": True,
                                         "global_bandwidth_check_enabled": True})
     assert "wget" in on and "iptables -F" in on and "database.yml" in on
