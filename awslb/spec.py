@@ -1122,16 +1122,34 @@ class StackSpec(Model):
 
     @model_validator(mode="after")
     def _cross(self) -> StackSpec:
-        asg = self.autoscaling
-        if asg is not None and self.launch is None and asg.launch_template is None and asg.launch_config is None:
+        self._group_needs()
+        self._servers_need()
+        self._origin_needs()
+        return self
+
+    def _group_needs(self) -> None:
+        asg, lb = self.autoscaling, self.load_balancer
+        if asg is None:
+            if self.dns is not None:
+                raise ValueError("dns: per-instance DNS needs an [autoscaling] section (the group it follows)")
+            return
+        own_launch = asg.launch_template is None and asg.launch_config is None
+        if own_launch and self.launch is None:
             raise ValueError("launch: an [autoscaling] section needs a [launch] section")
-        if asg is not None and self.launch is not None and asg.launch_template is None and asg.launch_config is None:
+        if own_launch and self.launch is not None:
             if self.launch.kind == "config" and asg.mixed:
                 raise ValueError("autoscaling.instance_types: a mixed-instances group needs a launch template "
                                  "(launch.kind = \"template\"), not a launch configuration")
             if len(asg.instance_types) == 1 and asg.instance_types[0] != self.launch.instance_type:
                 raise ValueError("autoscaling.instance_types: one type must match launch.instance_type "
                                  "(give several for a mixed-instances group)")
+        if asg.drain is not None and lb is not None and lb.type != "classic" \
+                and lb.deregistration_delay > asg.drain.max_time:
+            raise ValueError(f"load_balancer.deregistration_delay: {lb.deregistration_delay} s is longer than "
+                             f"autoscaling.drain.max_time ({asg.drain.max_time} s): the server would be "
+                             "terminated while the balancer still sends it connections")
+
+    def _servers_need(self) -> None:
         if self.redirector is not None and self.launch is not None and self.launch.kind == "config":
             raise ValueError("redirector: the edges' reports need launch.kind = \"template\" (a launch "
                              "template carries the instance profile that reads the key)")
@@ -1139,24 +1157,18 @@ class StackSpec(Model):
                 and self.haproxy.discover is None and (self.dns is None or self.dns.servers_record is None):
             raise ValueError("dns.servers_record: haproxy.deploy = true with no haproxy.servers follows the "
                              "group through DNS: set dns.servers_record (one A record per in-service server)")
-        if self.dns is not None and asg is None:
-            raise ValueError("dns: per-instance DNS needs an [autoscaling] section (the group it follows)")
-        lb = self.load_balancer
-        if asg is not None and asg.drain is not None and lb is not None and lb.type != "classic" \
-                and lb.deregistration_delay > asg.drain.max_time:
-            raise ValueError(f"load_balancer.deregistration_delay: {lb.deregistration_delay} s is longer than "
-                             f"autoscaling.drain.max_time ({asg.drain.max_time} s): the server would be "
-                             "terminated while the balancer still sends it connections")
         if self.launch is not None and self.launch.ami is None and self.image is None:
             raise ValueError("image: a [launch] section needs an [image] section or launch.ami")
-        if self.origin is not None:
-            if self.launch is None or self.launch.userdata == "none":
-                raise ValueError("origin: an [origin] needs the edges' [launch] section with user-data "
-                                 "(launch.userdata = \"edge\") to feed its address to")
-            if "cdn_point_of_entry" in self.launch.vars:
-                raise ValueError("launch.vars.cdn_point_of_entry: [origin] sets it (the origin's address); "
-                                 "remove one of the two")
-        return self
+
+    def _origin_needs(self) -> None:
+        if self.origin is None:
+            return
+        if self.launch is None or self.launch.userdata == "none":
+            raise ValueError("origin: an [origin] needs the edges' [launch] section with user-data "
+                             "(launch.userdata = \"edge\") to feed its address to")
+        if "cdn_point_of_entry" in self.launch.vars:
+            raise ValueError("launch.vars.cdn_point_of_entry: [origin] sets it (the origin's address); "
+                             "remove one of the two")
 
 
 def port_range(text: str) -> tuple[int, int]:
