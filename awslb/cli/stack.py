@@ -64,14 +64,18 @@ StackNameOpt = Annotated[str | None, typer.Option("--stack", envvar="AWSLB_STACK
                                                   help="The stack (instead of the STACK argument).")]
 
 
-def which_stack(positional: str | None, option: str | None) -> str:
-    """STACK as an argument, or --stack / AWSLB_STACK like every other command."""
+def which_stack(positional: str | None, option: str | None, fallback: str | None = None) -> str:
+    """STACK as an argument, or --stack / AWSLB_STACK like every other command.
+
+    ``fallback``: the stack a read-only command looks at when none is named (the step
+    commands' own default, ``default``); a command that deletes has none.
+    """
     from awslb.errors import UsageError
     from awslb.validate import STACK_RULE, stack_name
 
     if positional and option and positional != option:
         raise UsageError(f"STACK: {positional!r} and --stack {option!r} disagree; give one")
-    name = positional or option
+    name = positional or option or fallback
     if not name:
         raise UsageError("STACK: name the stack (awslb COMMAND STACK, --stack NAME or AWSLB_STACK)")
     try:
@@ -128,13 +132,16 @@ def status(
         "--ssm-wait", min=1, max=300, help="Seconds to wait for SSM's answers; a server that has not "
                                            "answered by then shows 'timed out via ssm'.")] = 20,
 ) -> None:
-    """What the stack has now: resources and their live state (reads only; see --via)."""
+    """What the stack has now: resources and their live state (reads only; see --via).
+
+    Without STACK: the stack the step commands use when none is named, `default`.
+    """
     from awslb import deploy
     from awslb.errors import UsageError
 
     if via not in ("auto", "direct", "ssm"):
         raise UsageError(f"--via: one of auto, direct, ssm: {via!r}")
-    stack = which_stack(stack, stack_opt)
+    stack = which_stack(stack, stack_opt, fallback="default")
     st = state(ctx)
     if watch and st.ui.json:
         raise UsageError("--watch: refreshes a screen; with --output json, run `awslb status` in a loop")

@@ -144,9 +144,17 @@ def test_an_unreachable_endpoint_fails_once_for_all_threads() -> None:
 
 
 def test_status_and_down_take_the_stack_like_every_command(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    r = cli("status")
+    r = cli("down", "--yes")  # a command that deletes needs the stack named
     assert r.exit_code == 2 and "STACK: name the stack" in r.stderr
     r = cli("down", "a", "--stack", "b", "--yes")
     assert r.exit_code == 2 and "disagree" in r.stderr
     r = cli("status", "bad name")
     assert r.exit_code == 2 and "is not a stack name" in r.stderr
+
+
+def test_status_without_a_stack_looks_at_the_step_commands_default(cli, seeded) -> None:
+    # `awslb create-alb`, then `awslb status`: both mean the stack named "default".
+    assert cli("create-alb", "--ws-port", "8080").exit_code == 0
+    r = cli("status")
+    assert r.exit_code == 0, r.stderr
+    assert "default-alb" in r.stdout
