@@ -55,6 +55,7 @@ from awslb.aws import Aws
 from awslb.errors import AwsError, InputError
 from awslb.render import render
 from awslb.resources.base import Context, Kind, Network, Observed, Ref, Resource, changed
+from awslb.resources.launch_template import stack_templates
 from awslb.spec import HaproxySection, StackSpec, host_port
 
 TEMPLATE_ID = "haproxy-lt"
@@ -223,16 +224,8 @@ class HaproxyTemplate(Kind):
         return data
 
     def discover(self, ctx: Context) -> list[Observed]:
-        found = ctx.aws.paginate("ec2", "describe_launch_templates", "LaunchTemplates",
-                                 Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]},
-                                          {"Name": f"tag:{names.TAG_ID}", "Values": [TEMPLATE_ID]}])
-        out = []
-        for lt in found:
-            version = ctx.aws.call("ec2", "describe_launch_template_versions",
-                                   LaunchTemplateId=lt["LaunchTemplateId"], Versions=["$Default"])
-            data = (version.get("LaunchTemplateVersions") or [{}])[0].get("LaunchTemplateData", {})
-            out.append(self._observed(lt, data))
-        return out
+        return [self._observed(lt, data) for lt, data in stack_templates(ctx)
+                if names.tag_dict(lt.get("Tags")).get(names.TAG_ID) == TEMPLATE_ID]
 
     def _observed(self, lt: Mapping[str, Any], data: Mapping[str, Any]) -> Observed:
         return Observed(self.kind, TEMPLATE_ID, lt["LaunchTemplateId"], lt["LaunchTemplateName"], {
@@ -329,10 +322,10 @@ class HaproxyGroup(Kind):
         })]
 
     def discover(self, ctx: Context) -> list[Observed]:
+        # The query of the servers' group kind (one answer for both in a planning pass).
         groups = ctx.aws.paginate("autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups",
-                                  Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]},
-                                           {"Name": f"tag:{names.TAG_ID}", "Values": [GROUP_ID]}])
-        return [self._observed(g) for g in groups]
+                                  Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}])
+        return [self._observed(g) for g in groups if names.tag_dict(g.get("Tags")).get(names.TAG_ID) == GROUP_ID]
 
     def _observed(self, g: Mapping[str, Any]) -> Observed:
         lt = g.get("LaunchTemplate") or {}

@@ -139,6 +139,22 @@ def check_launch_inputs(aws: Aws, spec: StackSpec) -> None:
 
 # -- the kind --------------------------------------------------------------------------------
 
+def stack_templates(ctx: Context) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """Every launch template tagged with the stack, with its default version's data.
+
+    One query for every kind that makes templates (the servers', the HAProxy host's): a
+    planning pass answers the second kind from memory (awslb/reads.py).
+    """
+    found = ctx.aws.paginate("ec2", "describe_launch_templates", "LaunchTemplates",
+                             Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}])
+    out = []
+    for lt in found:
+        version = ctx.aws.call("ec2", "describe_launch_template_versions",
+                               LaunchTemplateId=lt["LaunchTemplateId"], Versions=["$Default"])
+        out.append((lt, (version.get("LaunchTemplateVersions") or [{}])[0].get("LaunchTemplateData", {})))
+    return out
+
+
 class LaunchTemplate(Kind):
     kind = "launch_template"
     label = "launch template"
@@ -207,19 +223,9 @@ class LaunchTemplate(Kind):
         })]
 
     def discover(self, ctx: Context) -> list[Observed]:
-        found = ctx.aws.paginate(
-            "ec2", "describe_launch_templates", "LaunchTemplates",
-            Filters=[{"Name": f"tag:{names.TAG_STACK}", "Values": [ctx.stack]}],
-        )
-        out = []
-        for lt in found:
-            if names.tag_dict(lt.get("Tags")).get(names.TAG_ID, "").startswith("haproxy-"):
-                continue  # the HAProxy host's (awslb/resources/haproxy_host.py)
-            version = ctx.aws.call("ec2", "describe_launch_template_versions",
-                                   LaunchTemplateId=lt["LaunchTemplateId"], Versions=["$Default"])
-            data = (version.get("LaunchTemplateVersions") or [{}])[0].get("LaunchTemplateData", {})
-            out.append(self._observed(lt, data))
-        return out
+        return [self._observed(lt, data) for lt, data in stack_templates(ctx)
+                # the HAProxy host's are its own kind (awslb/resources/haproxy_host.py)
+                if not names.tag_dict(lt.get("Tags")).get(names.TAG_ID, "").startswith("haproxy-")]
 
     def _observed(self, lt: Mapping[str, Any], data: Mapping[str, Any]) -> Observed:
         tags = names.tag_dict(lt.get("Tags"))
