@@ -75,7 +75,9 @@ def which_stack(positional: str | None, option: str | None, fallback: str | None
 
     if positional and option and positional != option:
         raise UsageError(f"STACK: {positional!r} and --stack {option!r} disagree; give one")
-    name = positional or option or fallback
+    name = positional if positional is not None else option
+    if name is None:  # an empty name given is refused below, not replaced
+        name = fallback
     if not name:
         raise UsageError("STACK: name the stack (awslb COMMAND STACK, --stack NAME or AWSLB_STACK)")
     try:
