@@ -161,3 +161,16 @@ def test_bad_values_name_the_key(values, message) -> None:
     with pytest.raises(InputError) as exc:
         section(**values)
     assert str(exc.value).startswith(message), str(exc.value)
+
+
+@pytest.mark.parametrize("key", ["agent_inter", "dns_hold_valid"])
+@pytest.mark.parametrize("value", ["0", "00s", "25d", "999999999d"])
+def test_a_time_haproxy_refuses_is_refused_here(key: str, value: str) -> None:
+    # haproxy -c: "invalid value 0 for argument 'agent-inter'", "timer overflow ... ~24.8 days"
+    with pytest.raises(InputError, match=rf"^haproxy\.{key}: an HAProxy time above 0 and at most 24 days"):
+        spec.section(spec.HaproxySection, {key: value}, "haproxy")
+
+
+@pytest.mark.parametrize("value", ["1us", "1", "5s", "24d"])
+def test_the_times_haproxy_takes_are_taken(value: str) -> None:
+    assert spec.section(spec.HaproxySection, {"agent_inter": value}, "haproxy").agent_inter == value
