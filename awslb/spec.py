@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from awslb import validate
 from awslb.errors import InputError
@@ -36,6 +44,23 @@ INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+\Z")
 LAUNCH_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9().\-/_]{3,128}\Z")
 # Auto Scaling names (groups, launch configurations): no colon, at most 255 characters.
 ASG_NAME = re.compile(r"^[^:\s][^:]{0,239}\Z")
+
+
+def _ami_id(v: str) -> str:
+    if not AMI_ID.match(v):
+        raise ValueError(f"not an image id (ami-...): {v!r}")
+    return v
+
+
+def _instance_type(v: str) -> str:
+    if not INSTANCE_TYPE.match(v):
+        raise ValueError(f"not an instance type (like c5.large): {v!r}")
+    return v
+
+
+# An image id and an instance type, wherever a section names one.
+AmiId = Annotated[str, AfterValidator(_ami_id)]
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
 
 # ELB security policy with TLS 1.3 and 1.2 only (AWS's recommended policy).
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -150,19 +175,12 @@ class StackSection(Model):
 
 
 class ImageSection(Model):
-    id: str | None = None
+    id: AmiId | None = None
     from_instance: str | None = None
     name: str | None = None
     reboot: bool = False
     wait: bool = True
     copy_to: list[str] = []
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str | None) -> str | None:
-        if v is not None and not AMI_ID.match(v):
-            raise ValueError(f"not an image id (ami-...): {v!r}")
-        return v
 
     @field_validator("from_instance")
     @classmethod
@@ -379,28 +397,14 @@ class LaunchSection(Model):
         default="template", description="template: a launch template; config: a legacy launch configuration")
     name: str | None = None
     userdata: str = Field(default="edge", description='user-data template (userdata/NAME.sh.j2); "none": no user-data')
-    instance_type: str = "c5.large"
+    instance_type: InstanceType = "c5.large"
     key_name: str | None = None
     volume_size: int | None = Field(default=None, ge=8, le=16384)
     vars: dict[str, str | int | bool | float] = {}
     security_groups: list[str] = []
-    ami: str | None = Field(default=None, description="this image instead of the stack's [image]")
+    ami: AmiId | None = Field(default=None, description="this image instead of the stack's [image]")
     detailed_monitoring: bool = Field(default=True, description="1-minute CloudWatch metrics (faster CPU scaling)")
     ssm: bool = Field(default=False, description="let SSM reach the servers (AmazonSSMManagedInstanceCore)")
-
-    @field_validator("ami")
-    @classmethod
-    def _ami(cls, v: str | None) -> str | None:
-        if v is not None and not AMI_ID.match(v):
-            raise ValueError(f"not an image id (ami-...): {v!r}")
-        return v
-
-    @field_validator("instance_type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        if not INSTANCE_TYPE.match(v):
-            raise ValueError(f"not an instance type (like c5.large): {v!r}")
-        return v
 
     @field_validator("security_groups")
     @classmethod
@@ -505,7 +509,7 @@ class AutoscalingSection(Model):
     health_check_grace: int = Field(default=300, ge=0, le=7200)
     on_demand_percent: int = Field(default=100, ge=0, le=100)
     on_demand_base: int = Field(default=0, ge=0)
-    instance_types: list[str] = []
+    instance_types: list[InstanceType] = []
     warm_pool: WarmPool | None = None
     subnets: list[str] = []
     launch_template: str | None = Field(default=None, description="an existing launch template by name")
@@ -531,9 +535,6 @@ class AutoscalingSection(Model):
     @field_validator("instance_types")
     @classmethod
     def _types(cls, v: list[str]) -> list[str]:
-        for t in v:
-            if not INSTANCE_TYPE.match(t):
-                raise ValueError(f"not an instance type (like c5.large): {t!r}")
         if len(set(v)) != len(v):
             raise ValueError("an instance type is given twice")
         return v
@@ -600,6 +601,8 @@ class AutoscalingSection(Model):
 HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 HOSTNAME = validate.HOSTNAME
 HAPROXY_TIME = re.compile(r"^\d{1,9}(us|ms|s|m|h|d)?\Z")
+HAPROXY_TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+HAPROXY_TIME_MAX_MS = 2**31 - 1  # HAProxy's timers hold milliseconds in a signed 32-bit int
 # A file on the HAProxy host (the stats socket, the TLS PEM): an absolute path, nothing HAProxy
 # would read as another word (no spaces, quotes or #).
 HAPROXY_PATH = re.compile(r"/[A-Za-z0-9._@+/-]{1,4095}")
@@ -671,8 +674,8 @@ class HaproxyHost(Model):
     """
 
     deploy: bool = Field(default=False, description="run the HAProxy host on AWS (a group of one with an Elastic IP)")
-    ami: str | None = Field(default=None, description="Amazon Linux 2023 (dnf, AWS CLI) or Debian/Ubuntu with the AWS CLI")
-    instance_type: str = "c5.large"
+    ami: AmiId | None = Field(default=None, description="Amazon Linux 2023 (dnf, AWS CLI) or Debian/Ubuntu with the AWS CLI")
+    instance_type: InstanceType = "c5.large"
     secondary_addresses: int = Field(default=0, ge=0, le=49, description="secondary private addresses on the "
                                      "host's interface, one `source` each (seed 004); the type's limit applies")
     pem_secret: str | None = Field(default=None, description="Secrets Manager secret (name or ARN) whose string "
@@ -681,20 +684,6 @@ class HaproxyHost(Model):
     clients: list[str] = Field(default=["0.0.0.0/0", "::/0"], description="who may reach the frontend (443, 80)")
     websdk_url: str = Field(default=WEBSDK_URL, description="the Web SDK tarball nginx serves on 8180")
     websdk_sha256: str | None = Field(default=None, description="the tarball's SHA-256, checked when given")
-
-    @field_validator("ami")
-    @classmethod
-    def _host_ami(cls, v: str | None) -> str | None:
-        if v is not None and not AMI_ID.fullmatch(v):
-            raise ValueError(f"not an image id (ami-...): {v!r}")
-        return v
-
-    @field_validator("instance_type")
-    @classmethod
-    def _host_type(cls, v: str) -> str:
-        if not INSTANCE_TYPE.fullmatch(v):
-            raise ValueError(f"not an instance type (like c5.large): {v!r}")
-        return v
 
     @field_validator("pem_secret")
     @classmethod
@@ -776,8 +765,12 @@ class HaproxySection(HaproxyHost):
     @field_validator("agent_inter", "dns_hold_valid")
     @classmethod
     def _inter(cls, v: str) -> str:
-        if not HAPROXY_TIME.match(v):
+        m = HAPROXY_TIME.match(v)
+        if not m:
             raise ValueError(f"not an HAProxy time (5s, 2000ms, 1m): {v!r}")
+        ms = int(v.rstrip("usmhd")) * HAPROXY_TIME_MS[m.group(1) or "ms"]
+        if not 0 < ms <= HAPROXY_TIME_MAX_MS:  # haproxy -c: "invalid value 0", "timer overflow"
+            raise ValueError(f"an HAProxy time above 0 and at most 24 days: {v!r}")
         return v
 
     @field_validator("bind")
@@ -853,14 +846,14 @@ PIP_SPEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=<>!~,\[\]:/@-]{0,255}")
 class RedirectorSection(Model):
     """Least-loaded redirect (seeds 002, 004): redirector instances the edges report to."""
 
-    ami: str = Field(description="a plain Linux image with python3 and the AWS CLI (Amazon Linux 2023)")
+    ami: AmiId = Field(description="a plain Linux image with python3 and the AWS CLI (Amazon Linux 2023)")
     addresses: list[str] = Field(description="private IPv4 address of each redirector, in the stack's subnets; "
                                              "the edges report to all of them")
     key_parameter: str = Field(description="SSM SecureString holding the shared report key (awslb redirector keygen)")
     instance_profile: str = Field(description="instance profile allowed ssm:GetParameter on the parameters")
     admin_token_parameter: str | None = Field(default=None, description="SSM SecureString: bearer token of the "
                                                                         "drain/ready API (off without it)")
-    instance_type: str = "t3.small"
+    instance_type: InstanceType = "t3.small"
     http_port: Port = 8088
     report_port: Port = 1934
     clients: list[str] = Field(default=["0.0.0.0/0", "::/0"], description="who may ask GET /redirect")
@@ -871,13 +864,6 @@ class RedirectorSection(Model):
     elastic_ip: bool = Field(default=False, description="an Elastic IP per redirector, for clients outside the VPC")
     key_name: str | None = None
     package: str = Field(default="awslb", description="what pip installs on the redirectors (a pin or a URL)")
-
-    @field_validator("ami")
-    @classmethod
-    def _ami(cls, v: str) -> str:
-        if not AMI_ID.fullmatch(v):
-            raise ValueError(f"not an image id (ami-...): {v!r}")
-        return v
 
     @field_validator("addresses")
     @classmethod
@@ -909,13 +895,6 @@ class RedirectorSection(Model):
     def _profile(cls, v: str) -> str:
         if not INSTANCE_PROFILE.fullmatch(v):
             raise ValueError(f"not an instance profile name: {v!r}")
-        return v
-
-    @field_validator("instance_type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        if not INSTANCE_TYPE.fullmatch(v):
-            raise ValueError(f"not an instance type (like t3.small): {v!r}")
         return v
 
     @field_validator("clients")
@@ -1054,7 +1033,7 @@ class OriginSection(Model):
 
     instance: str | None = Field(default=None, description="an existing origin (i-... or its Name tag)")
     address: str | None = Field(default=None, description="launch one origin at this private IPv4 address")
-    instance_type: str | None = Field(default=None, description="the launched origin's type (default: "
+    instance_type: InstanceType | None = Field(default=None, description="the launched origin's type (default: "
                                                                 "launch.instance_type)")
     key_name: str | None = Field(default=None, description="its SSH key pair (default: launch.key_name)")
     vars: dict[str, str | int | bool | float] = Field(default={}, description="variables of the origin template")
@@ -1078,13 +1057,6 @@ class OriginSection(Model):
         if not ip.is_private or ip.is_loopback:
             raise ValueError(f"not a private IPv4 address: {v!r}")
         return str(ip)
-
-    @field_validator("instance_type")
-    @classmethod
-    def _type(cls, v: str | None) -> str | None:
-        if v is not None and not INSTANCE_TYPE.match(v):
-            raise ValueError(f"not an instance type (like c5.large): {v!r}")
-        return v
 
     @field_validator("key_name")
     @classmethod
