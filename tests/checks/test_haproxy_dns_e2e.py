@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import threading
 from collections import Counter
@@ -30,7 +29,16 @@ from websockets.asyncio.client import connect
 
 from awslb.node import agent
 from tests.checks.dns import LoopbackDns
-from tests.checks.test_haproxy_e2e import Client, Loop, StandIn, WebPage, free_port, stop_process, wait_for
+from tests.checks.test_haproxy_e2e import (
+    Client,
+    Loop,
+    StandIn,
+    WebPage,
+    free_port,
+    haproxy_admin,
+    stop_process,
+    wait_for,
+)
 from tests.conftest import require_binary
 
 pytestmark = pytest.mark.slow
@@ -102,14 +110,7 @@ class Tier:
         wait_for("haproxy admin socket", self.socket.exists, explain=self.diagnostics)
 
     def admin(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(str(self.socket))
-            s.sendall(command.encode() + b"\n")
-            chunks = []
-            while data := s.recv(65536):
-                chunks.append(data)
-        return b"".join(chunks).decode()
+        return haproxy_admin(self.socket, command)
 
     def slots(self) -> dict[tuple[str, str], dict[str, str]]:
         """(backend, slot) -> its `show stat` row, for the slots that hold an address."""

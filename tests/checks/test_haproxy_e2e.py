@@ -77,6 +77,18 @@ def wait_for(what: str, cond: Callable[[], bool], deadline: float = DEADLINE,
     raise AssertionError(f"timed out waiting for {what}\n{explain()}")
 
 
+def haproxy_admin(sock: Path, command: str) -> str:
+    """One command on HAProxy's admin socket, and its whole answer."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(str(sock))
+        s.sendall(command.encode() + b"\n")
+        chunks = []
+        while data := s.recv(65536):
+            chunks.append(data)
+    return b"".join(chunks).decode()
+
+
 def stop_process(proc: subprocess.Popen) -> None:
     """Terminate, then kill if it does not exit; always reaped."""
     if proc.poll() is None:
@@ -262,14 +274,7 @@ class Farm:
         self.socket.unlink(missing_ok=True)
 
     def admin(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(str(self.socket))
-            s.sendall(command.encode() + b"\n")
-            chunks = []
-            while data := s.recv(65536):
-                chunks.append(data)
-        return b"".join(chunks).decode()
+        return haproxy_admin(self.socket, command)
 
     def stat(self) -> dict[str, dict[str, str]]:
         """Line name (SERVER_s1, SERVER_s2: one per source address) -> its row of `show stat`."""
