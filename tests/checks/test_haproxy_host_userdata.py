@@ -17,6 +17,7 @@ import pytest
 
 from awslb import spec
 from awslb.resources.haproxy_host import userdata
+from tests.checks.userdata_cases import stub_commands
 from tests.conftest import require_binary
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n" \
@@ -73,11 +74,7 @@ STUBS = {
 
 class Box:
     def __init__(self, root: Path):
-        bin_dir = root / "bin"
-        bin_dir.mkdir()
-        for name, body in STUBS.items():
-            (bin_dir / name).write_text("#!/bin/bash\n" + body)
-            (bin_dir / name).chmod(0o755)
+        bin_dir = stub_commands(root / "bin", STUBS)
         self.root, self.log = root, root / "calls.log"
         self.secret, self.addrs, self.sdk = root / "secret", root / "addrs", root / "sdk.tgz"
         self.secret.write_text(PEM)

@@ -13,6 +13,7 @@ import pytest
 
 from awslb import spec
 from awslb.resources.redirector import userdata, with_reports
+from tests.checks.userdata_cases import stub_commands
 from tests.conftest import require_binary
 
 
@@ -62,11 +63,7 @@ STUBS = {
 
 class Box:
     def __init__(self, root: Path):
-        bin_dir = root / "bin"
-        bin_dir.mkdir()
-        for name, body in STUBS.items():
-            (bin_dir / name).write_text("#!/bin/bash\n" + body)
-            (bin_dir / name).chmod(0o755)
+        bin_dir = stub_commands(root / "bin", STUBS)
         opt = root / "opt"
         (opt / "bin").mkdir(parents=True)
         (opt / "bin" / "awslb").write_text("#!/bin/sh\n")

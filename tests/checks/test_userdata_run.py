@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from awslb.userdata import catalogue, render_userdata
-from tests.checks.userdata_cases import all_on, defaults
+from tests.checks.userdata_cases import all_on, defaults, stub_commands
 
 # flashphoner.properties as left by the guide's script run twice (`echo -e "\ncdn_..." >>`),
 # with other settings around and no final newline.
@@ -79,11 +79,7 @@ class Box:
         (conf / "flashphoner.properties").write_text(GUIDE_PROPERTIES)
         (conf / "wcs-core.properties").write_text(CORE)
         (conf / "database.yml").write_text(DATABASE)
-        bin_dir = root / "bin"
-        bin_dir.mkdir()
-        for name, body in {**STUBS, **AGENT_STUBS}.items():
-            (bin_dir / name).write_text("#!/bin/bash\n" + body)
-            (bin_dir / name).chmod(0o755)
+        bin_dir = stub_commands(root / "bin", {**STUBS, **AGENT_STUBS})
         self.log = root / "calls.log"
         self.log.write_text("")
         self.flag = root / "wcs-running"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from awslb.userdata import Template, catalogue
@@ -37,3 +38,12 @@ def all_off(t: Template) -> dict[str, Any]:
 CASES = [(name, label, make) for name in sorted(catalogue())
          for label, make in (("defaults", defaults), ("all-on", all_on), ("all-off", all_off))]
 IDS = [f"{name}-{label}" for name, label, _ in CASES]
+
+
+def stub_commands(bin_dir: Path, stubs: dict[str, str]) -> Path:
+    """Fake commands for a script run on this machine: NAME -> the bash body it runs."""
+    bin_dir.mkdir()
+    for name, body in stubs.items():
+        (bin_dir / name).write_text("#!/bin/bash\n" + body)
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
